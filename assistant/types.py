@@ -1,0 +1,134 @@
+"""The records that flow through the pipeline: articles, chunks, citations, answers, summaries."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Article:
+    """One news article as loaded from a file, before chunking."""
+
+    id: str
+    title: str
+    text: str
+    source: str = ""
+    published_at: str = ""  # YYYY-MM-DD, or "" when unknown
+    url: str = ""
+    origin: str = ""  # where it came from: "path" or "path#line-key", used by --sync
+
+    @property
+    def content_hash(self) -> str:
+        from assistant.loading import content_hash
+
+        return content_hash(self)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A contiguous span of an article: ``article.text[start:end] == text``."""
+
+    article_id: str
+    number: int
+    start: int
+    end: int
+    text: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.article_id}:{self.number}"
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its article's metadata and the fused retrieval score."""
+
+    chunk_id: str
+    article_id: str
+    text: str
+    start: int
+    end: int
+    title: str
+    source: str
+    published_at: str
+    url: str
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered pointer to the exact quoted text of an article."""
+
+    n: int
+    article_id: str
+    chunk_id: str
+    title: str
+    source: str
+    published_at: str
+    url: str
+    quote: str
+    start: int
+    end: int
+    passage: str = ""  # the surrounding chunk, for display
+    passage_start: int = 0  # offset of ``passage`` in the article
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    """What the assistant says, with the evidence behind it. A refusal carries no citations."""
+
+    answer: str
+    abstained: bool
+    citations: list[Citation] = field(default_factory=list)
+    question: str = ""
+    search_query: str = ""  # the question as resolved against the conversation
+    retrieved: list[Passage] = field(default_factory=list)
+    confidence: float = 0.0
+
+    def to_dict(self, full: bool = False) -> dict[str, Any]:
+        """The public JSON shape; ``full`` adds what was retrieved and how the query read."""
+        keys = ("n", "article_id", "title", "source", "published_at", "url", "quote", "start", "end")
+        data: dict[str, Any] = {
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "citations": [{k: getattr(c, k) for k in keys} for c in self.citations],
+        }
+        if full:
+            data["question"] = self.question
+            data["search_query"] = self.search_query
+            data["confidence"] = round(self.confidence, 4)
+            data["retrieved"] = [
+                {"chunk_id": p.chunk_id, "article_id": p.article_id, "score": round(p.score, 6)}
+                for p in self.retrieved
+            ]
+        return data
+
+
+@dataclass
+class IngestSummary:
+    """What an ingest did, article by article."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    chunks_added: int = 0
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        return (
+            f"{len(self.added)} added, {len(self.updated)} updated, "
+            f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, "
+            f"{len(self.rejected)} rejected ({self.chunks_added} chunks embedded "
+            f"in {self.seconds:.1f} s)"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["rejected"] = [{"file": f, "reason": r} for f, r in self.rejected]
+        return data
