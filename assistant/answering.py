@@ -146,11 +146,14 @@ def score_candidates(
     query_embedding: list[float],
 ) -> list[Candidate]:
     """Candidates from ``passages``, best first."""
-    candidates = _candidates(passages, vocab)
+    previous = {" ".join(a.split()) for a in resolved.previous_answers}
+    # A follow-up asks for something new: what was already said is not an answer again.
+    candidates = [
+        c for c in _candidates(passages, vocab) if not any(c.text in p for p in previous)
+    ]
     weights = _weights(resolved, vocab)
     total = sum(weights.values()) or 1.0
     kind = question_type(resolved.question)
-    previous = {" ".join(a.split()) for a in resolved.previous_answers}
     for cand, cosine in zip(
         candidates, _cosines(embed_model, query_embedding, [c.text for c in candidates]), strict=True
     ):
@@ -164,11 +167,10 @@ def score_candidates(
         cand.score = (
             0.45 * cand.dense
             + 0.35 * cand.coverage
-            + 0.12 * cand.type_match
+            + 0.15 * cand.type_match
             + 0.08 / (1 + cand.rank)
             + (0.03 if cand.start < 300 else 0.0)
             - (0.15 if len(novel_terms) < 2 else 0.0)
-            - (0.30 if any(cand.text in p for p in previous) else 0.0)
         )
         cand.support = 0.5 * cand.dense + 0.5 * cand.coverage
     candidates.sort(key=lambda c: c.score, reverse=True)

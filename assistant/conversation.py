@@ -20,6 +20,13 @@ _SENTENCE_START_WORDS = {
 }  # fmt: skip
 
 
+_CALENDAR = {
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january",
+    "february", "march", "april", "may", "june", "july", "august", "september", "october",
+    "november", "december",
+}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Turn:
     question: str
@@ -80,7 +87,7 @@ def key_phrases(text: str, limit: int = 6) -> list[str]:
         words = phrase.split()
         if words and words[0] in _SENTENCE_START_WORDS:
             phrase = " ".join(words[1:])
-        if len(phrase) > 2 and phrase not in found:
+        if len(phrase) > 2 and phrase not in found and phrase.lower() not in _CALENDAR:
             found.append(phrase)
         if len(found) >= limit:
             break
@@ -94,7 +101,7 @@ def resolve(question: str, history: list[Turn], content_terms: int) -> ResolvedQ
     answered = [t for t in history if t.answer and not t.answer.startswith("The articles don")]
     last = answered[-1] if answered else history[-1]
     answer_text = _MARKER.sub("", last.answer).split("\n", 1)[0]
-    phrases = key_phrases(answer_text, limit=4) + key_phrases(last.question, limit=3)
+    phrases = key_phrases(answer_text, limit=1) + key_phrases(last.question, limit=2)
     context = " ".join(dict.fromkeys([last.question, *phrases]))
     return ResolvedQuestion(
         question=question,

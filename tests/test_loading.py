@@ -1,0 +1,118 @@
+import json
+
+from assistant.loading import load_file, load_path, parse_text
+from tests.conftest import SEED
+
+
+def test_seed_format_date_line_and_text():
+    [article], rejected = load_file(SEED)
+    assert rejected == []
+    assert article.published_at == "2024-02-01"
+    assert article.text.startswith("A senior Iranian commander")
+    assert "date 2024" not in article.text
+
+
+def test_article_id_is_stable_and_depends_on_content():
+    first = parse_text("date 2024-01-01\nSome text here.", "/x/a.txt", "a.txt")
+    again = parse_text("date 2024-01-01\nSome text here.", "/x/a.txt", "a.txt")
+    changed = parse_text("date 2024-01-01\nOther text here.", "/x/a.txt", "a.txt")
+    assert first.id == again.id
+    assert first.id != changed.id
+
+
+def test_front_matter(tmp_path):
+    path = tmp_path / "a.md"
+    path.write_text(
+        "---\ntitle: Floods hit town\nsource: Daily Planet\nurl: https://example.org/a\n"
+        "date: 2023-05-06\n---\nWater rose overnight. Residents fled.\n"
+    )
+    [article], rejected = load_file(path)
+    assert (article.title, article.source, article.url, article.published_at) == (
+        "Floods hit town", "Daily Planet", "https://example.org/a", "2023-05-06"
+    )
+    assert article.text == "Water rose overnight. Residents fled."
+
+
+def test_markdown_heading_becomes_title(tmp_path):
+    path = tmp_path / "b.md"
+    path.write_text("# Storm warning\n\nWinds reached 100 km/h on Monday.\n")
+    [article], _ = load_file(path)
+    assert article.title == "Storm warning"
+    assert article.text == "Winds reached 100 km/h on Monday."
+
+
+def test_html_main_text_without_boilerplate(tmp_path):
+    path = tmp_path / "c.html"
+    path.write_text(
+        "<html><head><title>Ignored title</title>"
+        '<meta property="og:title" content="Mayor resigns">'
+        '<meta property="og:site_name" content="City News">'
+        '<meta property="article:published_time" content="2022-03-04T10:00:00Z">'
+        '<link rel="canonical" href="https://city.example/mayor"></head>'
+        "<body><nav><a href='/'>Home</a> Subscribe now</nav>"
+        "<article><h1>Mayor resigns</h1><p>The mayor resigned on Friday.</p>"
+        "<p>She cited health reasons.</p><script>var x=1;</script></article>"
+        "<footer>Copyright City News</footer></body></html>"
+    )
+    [article], rejected = load_file(path)
+    assert rejected == []
+    assert article.title == "Mayor resigns"
+    assert article.source == "City News"
+    assert article.published_at == "2022-03-04"
+    assert article.url == "https://city.example/mayor"
+    assert article.text == "The mayor resigned on Friday.\n\nShe cited health reasons."
+
+
+def test_jsonl_good_and_broken_lines(tmp_path):
+    path = tmp_path / "d.jsonl"
+    good = {"id": "x1", "title": "T", "source": "S", "published_at": "2022-01-02",
+            "url": "u", "text": "Body one."}  # fmt: skip
+    lines = [
+        json.dumps(good),
+        "{not json",
+        json.dumps({"id": "x2", "title": "No text"}),
+        json.dumps({"id": "x3", "text": "Body three.", "published_at": "yesterday"}),
+        json.dumps([1, 2]),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    articles, rejected = load_file(path)
+    assert [a.id for a in articles] == ["x1"]
+    assert articles[0].origin.endswith("d.jsonl#x1")
+    reasons = dict(rejected)
+    assert "invalid JSON" in reasons[f"{path} line 2"]
+    assert "missing 'text'" in reasons[f"{path} line 3"]
+    assert "unreadable date" in reasons[f"{path} line 4"]
+    assert "not a JSON object" in reasons[f"{path} line 5"]
+
+
+def test_unsupported_binary_empty_and_bad_front_matter(tmp_path):
+    (tmp_path / "a.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "b.txt").write_bytes(b"\x00\x01\x02binary")
+    (tmp_path / "c.txt").write_text("   \n")
+    (tmp_path / "d.md").write_text("---\ndate: 32 Foo\n---\nText.\n")
+    (tmp_path / "e.md").write_text("---\njust words\n---\nText.\n")
+    articles, rejected = load_path(tmp_path)
+    assert articles == []
+    reasons = {name.rsplit("/", 1)[-1]: why for name, why in rejected}
+    assert "unsupported file type '.pdf'" in reasons["a.pdf"]
+    assert "binary" in reasons["b.txt"]
+    assert "no article text" in reasons["c.txt"]
+    assert "unreadable date" in reasons["d.md"]
+    assert "key: value" in reasons["e.md"]
+
+
+def test_windows_1252_text_is_read(tmp_path):
+    path = tmp_path / "w.txt"
+    path.write_bytes("date 2020-01-01\nCaf\u00e9 owners said \u201cno\u201d.".encode("cp1252"))
+    [article], rejected = load_file(path)
+    assert rejected == []
+    assert article.text == "Caf\u00e9 owners said \u201cno\u201d."
+
+
+def test_readme_and_hidden_files_are_not_articles(tmp_path):
+    (tmp_path / "README.md").write_text("# How to add articles\n")
+    (tmp_path / ".hidden.txt").write_text("secret")
+    (tmp_path / "ok.txt").write_text("A real article.")
+    articles, rejected = load_path(tmp_path)
+    assert [a.text for a in articles] == ["A real article."]
+    assert rejected == []
