@@ -204,7 +204,7 @@ class HybridRetriever:
         for node_id, score in fused.items():
             fused[node_id] = score * self._recency(nodes[node_id].metadata, filters.as_of)
         best = sorted(fused, key=fused.get, reverse=True)[:top_k]
-        return [_passage(nodes[i], fused[i]) for i in best]
+        return [to_passage(nodes[i], fused[i]) for i in best]
 
     def _recency(self, meta: dict, as_of: date | None) -> float:
         cfg = self.settings.retrieval
@@ -215,7 +215,7 @@ class HybridRetriever:
         return max(cfg.recency_floor, 0.5 ** (max(age, 0) / cfg.recency_half_life_days))
 
 
-def _passage(node, score: float) -> Passage:
+def to_passage(node, score: float) -> Passage:
     meta = node.metadata
     return Passage(
         chunk_id=node.node_id,

@@ -1,0 +1,1 @@
+"""Evaluation of the assistant against gold questions, a peer baseline, and benchmarks."""

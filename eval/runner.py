@@ -1,0 +1,174 @@
+"""Ask every gold question through ``Assistant`` (and the baseline) and score the answers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.answering import question_type
+from assistant.engine import Assistant
+from assistant.loading import load_path
+from eval.gold import GoldQuestion, load_gold
+from eval.scoring import (
+    abstention_scores,
+    answer_correct,
+    article_ranking,
+    first_gold_rank,
+    percentile,
+    quote_is_verbatim,
+    retrieval_scores,
+    word_count,
+)
+
+RUNS_DIR = Path(__file__).resolve().parent / "runs"
+
+
+@dataclass
+class System:
+    name: str
+    ask: Any  # (question, history, as_of) -> Answer
+
+
+def index_dir_for(articles: Path, assistant_settings) -> Path:
+    """An index folder of the eval's own for exactly these articles and embedding settings."""
+    key = json.dumps(
+        [str(articles.resolve()), assistant_settings.embedding.model_dump(),
+         assistant_settings.chunking.model_dump()], sort_keys=True, default=str,
+    )  # fmt: skip
+    return RUNS_DIR / "indexes" / hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def ask_conversation(system: System, q: GoldQuestion):
+    """Earlier turns as history, then the scored turn, timed."""
+    history: list[tuple[str, str]] = []
+    for turn in q.turns[:-1]:
+        earlier = system.ask(turn, history, q.as_of)
+        history.append((turn, earlier.answer))
+    started = time.perf_counter()
+    answer = system.ask(q.question, history, q.as_of)
+    return answer, time.perf_counter() - started
+
+
+def score_row(q: GoldQuestion, answer, latency: float, texts: dict[str, str]) -> dict[str, Any]:
+    ranked = article_ranking(p.article_id for p in answer.retrieved)
+    cited = [c.article_id for c in answer.citations]
+    return {
+        "id": q.id,
+        "type": q.type or question_type(q.question),
+        "turns": q.turns,
+        "gold": q.answers,
+        "choices": q.choices,
+        "as_of": q.as_of,
+        "answer": answer.answer,
+        "abstained": answer.abstained,
+        "correct": answer_correct(answer.answer, answer.abstained, q.answers, q.choices),
+        "words": 0 if answer.abstained else word_count(answer.answer),
+        "gold_rank": first_gold_rank(ranked, q.evidence) if q.evidence else None,
+        "cites_gold": bool(set(cited) & set(q.evidence)) if q.evidence else None,
+        "quotes_verbatim": [
+            quote_is_verbatim(texts.get(c.article_id), c.quote, c.start, c.end)
+            for c in answer.citations
+        ],
+        "citations": [c.to_dict() | {"passage": None} for c in answer.citations],
+        "search_query": answer.search_query,
+        "latency": latency,
+    }
+
+
+def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Aggregate figures over rows (all of them, or one question type)."""
+    if not rows:
+        return {}
+    answerable = [r for r in rows if r["gold"]]
+    with_evidence = [r for r in rows if r["gold_rank"] is not None or r["cites_gold"] is not None]
+    answered = [r for r in answerable if not r["abstained"]]
+    quotes = [ok for r in rows for ok in r["quotes_verbatim"]]
+    latencies = [r["latency"] for r in rows]
+    words = [r["words"] for r in answered]
+    out: dict[str, Any] = {
+        "questions": len(rows),
+        "accuracy": sum(r["correct"] for r in rows) / len(rows),
+        "answerable_accuracy": (
+            sum(r["correct"] for r in answerable) / len(answerable) if answerable else None
+        ),
+        **abstention_scores([not r["gold"] for r in rows], [r["abstained"] for r in rows]),
+        **retrieval_scores([r["gold_rank"] for r in with_evidence]),
+        "cites_gold": (
+            sum(bool(r["cites_gold"]) for r in with_evidence if not r["abstained"])
+            / max(1, sum(1 for r in with_evidence if not r["abstained"]))
+            if with_evidence else None
+        ),  # fmt: skip
+        "quotes_verbatim": sum(quotes) / len(quotes) if quotes else None,
+        "median_words": percentile(words, 50) if words else None,
+        "latency_p50": percentile(latencies, 50),
+        "latency_p95": percentile(latencies, 95),
+    }
+    return out
+
+
+def run(
+    gold: str | Path,
+    articles: str | Path,
+    baseline: bool = False,
+    data_dir: str | Path | None = None,
+    out_dir: str | Path | None = None,
+    limit: int | None = None,
+    settings=None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Build or reuse the index, ask every question, score, and write the report files."""
+    from assistant.settings import get_settings
+
+    settings = get_settings(settings)
+    articles = Path(articles)
+    questions = load_gold(gold)[:limit]
+    data_dir = Path(data_dir) if data_dir else index_dir_for(articles, settings)
+    assistant = Assistant(data_dir=data_dir, settings=settings)
+    ingest = assistant.ingest(articles, sync=True, progress=progress)
+    loaded, _ = load_path(articles)
+    texts = {a.id: a.text for a in loaded}
+
+    systems = [System("newsdesk", lambda q, h, d: assistant.ask(q, history=h, as_of=d))]
+    if baseline:
+        from eval.baseline import VectorBaseline
+
+        peer = VectorBaseline(assistant)
+        systems.append(System("baseline", lambda q, h, d: peer.ask(q, as_of=d)))
+
+    assistant.ask("warm-up question", as_of=None)  # load everything before timing
+    results: dict[str, Any] = {
+        "gold": str(gold),
+        "articles": str(articles),
+        "corpus": {**assistant.stats(), "ingest": ingest.line()},
+        "settings_fingerprint": settings.fingerprint(),
+        "settings": settings.model_dump(mode="json", exclude={"store"}),
+        "systems": {},
+    }
+    for system in systems:
+        rows = []
+        for i, q in enumerate(questions, start=1):
+            answer, latency = ask_conversation(system, q)
+            rows.append(score_row(q, answer, latency, texts))
+            if progress:
+                mark = "+" if rows[-1]["correct"] else "-"
+                print(f"\r{system.name}: {i}/{len(questions)} {mark}", end="", file=sys.stderr)
+        if progress:
+            print(file=sys.stderr)
+        by_type = {}
+        for kind in sorted({r["type"] for r in rows}):
+            by_type[kind] = summarize([r for r in rows if r["type"] == kind])
+        results["systems"][system.name] = {
+            "summary": summarize(rows), "by_type": by_type, "rows": rows
+        }
+
+    from eval.report import write_report
+
+    out = Path(out_dir) if out_dir else RUNS_DIR / f"{Path(gold).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    write_report(results, out)
+    results["out_dir"] = str(out)
+    return results
