@@ -10,7 +10,10 @@ When even the best sentence is weak evidence, the assistant says the articles do
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any
 
 from assistant.chunking import split_sentences
 from assistant.conversation import ResolvedQuestion
@@ -127,22 +130,42 @@ def _weights(resolved: ResolvedQuestion, vocab: Vocabulary) -> dict[str, float]:
     return weights
 
 
-def _cosines(embed_model, query_embedding: list[float], texts: list[str]) -> list[float]:
-    import numpy as np
+class SentenceEmbeddings:
+    """Sentence vectors, cached by (article id, offset): passages recur across questions."""
 
-    if not texts:
-        return []
-    vectors = np.asarray(embed_model.get_text_embedding_batch(texts))
-    query = np.asarray(query_embedding)
-    norms = np.linalg.norm(vectors, axis=1) * (np.linalg.norm(query) or 1.0)
-    return list((vectors @ query) / np.where(norms == 0, 1.0, norms))
+    def __init__(self, embed_model, capacity: int = 50_000) -> None:
+        self.embed_model = embed_model
+        self.capacity = capacity
+        self._cache: OrderedDict[tuple[str, int, int], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def cosines(self, query_embedding: list[float], candidates: list[Candidate]) -> list[float]:
+        import numpy as np
+
+        if not candidates:
+            return []
+        keys = [(c.passage.article_id, c.start, c.end) for c in candidates]
+        with self._lock:
+            missing = [i for i, k in enumerate(keys) if k not in self._cache]
+        if missing:
+            fresh = self.embed_model.get_text_embedding_batch([candidates[i].text for i in missing])
+            with self._lock:
+                for i, vector in zip(missing, fresh, strict=True):
+                    self._cache[keys[i]] = np.asarray(vector, dtype=np.float32)
+                while len(self._cache) > self.capacity:
+                    self._cache.popitem(last=False)
+        with self._lock:
+            vectors = np.stack([self._cache[k] for k in keys])
+        query = np.asarray(query_embedding, dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1) * (np.linalg.norm(query) or 1.0)
+        return list((vectors @ query) / np.where(norms == 0, 1.0, norms))
 
 
 def score_candidates(
     resolved: ResolvedQuestion,
     passages: list[Passage],
     vocab: Vocabulary,
-    embed_model,
+    embeddings: SentenceEmbeddings,
     query_embedding: list[float],
 ) -> list[Candidate]:
     """Candidates from ``passages``, best first."""
@@ -155,7 +178,7 @@ def score_candidates(
     total = sum(weights.values()) or 1.0
     kind = question_type(resolved.question)
     for cand, cosine in zip(
-        candidates, _cosines(embed_model, query_embedding, [c.text for c in candidates]), strict=True
+        candidates, embeddings.cosines(query_embedding, candidates), strict=True
     ):
         title_terms = set(vocab.terms(cand.passage.title))
         hit = sum(w for t, w in weights.items() if t in cand.terms)

@@ -43,6 +43,7 @@ class Assistant:
         self._embed_model = embed_model
         self._store = None
         self._retriever = None
+        self._sentences = None
         self._lock = threading.RLock()
 
     # --- components, built on first use ---
@@ -68,6 +69,15 @@ class Assistant:
     @property
     def store(self):
         return self._open()
+
+    @property
+    def sentences(self):
+        from assistant.answering import SentenceEmbeddings
+
+        with self._lock:
+            if self._sentences is None:
+                self._sentences = SentenceEmbeddings(self.embed_model)
+            return self._sentences
 
     @property
     def retriever(self):
@@ -116,7 +126,7 @@ class Assistant:
         resolved = resolve(question, turns, len(vocab.terms(question)))
         query_embedding = self.embed_model.get_query_embedding(resolved.search_query)
         passages = retriever.retrieve(resolved.search_query, filters, None, query_embedding)
-        candidates = score_candidates(resolved, passages, vocab, self.embed_model, query_embedding)
+        candidates = score_candidates(resolved, passages, vocab, self.sentences, query_embedding)
         return compose(resolved, candidates, self.settings.answer, passages)
 
     def _check_question(self, question: str) -> str:
