@@ -69,7 +69,7 @@ def answer_markdown(answer: Answer) -> str:
     lines = [answer.answer, ""]
     for c in answer.citations:
         title = c.title or c.article_id
-        link = f"[{title}]({c.url})" if c.url else f"**{title}**"
+        link = f"[{title}]({c.url})" if c.url else title
         meta = ", ".join(x for x in (c.source, c.published_at) if x)
         lines.append(f"[{c.n}] {link}" + (f" ({meta})" if meta else ""))
         lines.append(f"> {c.quote}")

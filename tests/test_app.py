@@ -1,0 +1,165 @@
+"""The web app, launched for real on a free loopback port, driven by gradio_client and Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, SEED
+
+ARTIFACTS = ROOT / "artifacts"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory):
+    """``python app.py`` on its own corpus and index; yields (url, corpus folder)."""
+    base = tmp_path_factory.mktemp("app")
+    corpus = base / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus / SEED.name)
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    log = open(base / "app.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port),
+         "--corpus", str(corpus), "--data-dir", str(base / "data")],
+        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"app exited early: {(base / 'app.log').read_text()[-2000:]}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("app did not start within 180 s")
+    yield url, corpus
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture
+def client(app_server):
+    from gradio_client import Client
+
+    return Client(app_server[0], verbose=False)
+
+
+@pytest.mark.slow
+def test_question_then_follow_up(client):
+    answer, sources = client.predict("Which group suspended its attacks?", api_name="/chat")
+    assert "Kataib Hezbollah" in answer.split("\n")[0]
+    assert "<mark>" in sources
+    follow, _ = client.predict("Why did it do that?", api_name="/chat")
+    first_line = follow.split("\n")[0]
+    assert first_line != answer.split("\n")[0]
+    assert "embarrassment" in first_line or "request" in first_line
+
+
+@pytest.mark.slow
+def test_abstention_shows_no_sources(client):
+    answer, sources = client.predict("Who won the 2022 FIFA World Cup?", api_name="/chat")
+    assert "don't say" in answer
+    assert "[1]" not in answer and "<mark>" not in sources
+
+
+@pytest.mark.slow
+def test_empty_question_is_a_message_not_a_crash(client):
+    answer, _ = client.predict("   ", api_name="/chat")
+    assert "question is empty" in answer
+
+
+@pytest.mark.slow
+def test_upload_then_ask_about_it(client, app_server, tmp_path):
+    from gradio_client import handle_file
+
+    article = tmp_path / "Lighthouse report.md"
+    article.write_text(
+        "---\ntitle: Old lighthouse reopens\nsource: Coast Herald\ndate: 2024-02-05\n---\n"
+        "The Greyhaven lighthouse reopened on Monday after a two-year restoration costing "
+        "4 million euros. Keeper Maren Olsted lit the lamp at dusk.\n"
+    )
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("{not json\n")
+    message, stats, _table, _sources = client.predict(
+        [handle_file(str(article)), handle_file(str(broken))], "", api_name="/upload"
+    )
+    assert "1 article(s) added" in message
+    assert "broken.jsonl** rejected: invalid JSON" in message
+    assert "2 articles" in stats
+    stored = sorted(p.name for p in (app_server[1] / "uploads").iterdir())
+    assert stored == ["Lighthouse-report.md"]
+
+    from gradio_client.exceptions import AppError
+
+    pdf = tmp_path / "notes.pdf"
+    pdf.write_bytes(b"%PDF-1.4")
+    with pytest.raises(AppError, match="Invalid file type"):
+        client.predict([handle_file(str(pdf))], "", api_name="/upload")
+    assert sorted(p.name for p in (app_server[1] / "uploads").iterdir()) == stored
+    answer, sources = client.predict("Who lit the lamp at the Greyhaven lighthouse?",
+                                     api_name="/chat")  # fmt: skip
+    assert "Maren Olsted" in answer and "Coast Herald" in answer
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_browser_shows_answer_and_highlighted_passage(app_server):
+    from selenium import webdriver
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    chromium = shutil.which("chromium")
+    driver_path = shutil.which("chromedriver")
+    if not chromium or not driver_path:
+        pytest.fail("Chromium not installed: run scripts/setup.sh --test")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    profile = Path(os.environ.get("TMPDIR", "/tmp")) / f"nd-chrome-{os.getpid()}"
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--window-size=1400,1000", f"--user-data-dir={profile}"):
+        options.add_argument(flag)  # fmt: skip
+    from selenium.webdriver.chrome.service import Service
+
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    try:
+        driver.get(app_server[0])
+        wait = WebDriverWait(driver, 60)
+        box = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "textarea")))
+        box.send_keys("Who claimed the Haifa attack?")
+        box.send_keys(Keys.ENTER)
+        mark = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".nd-passage mark")))
+        assert "Haifa" in mark.text
+        body = driver.find_element(By.TAG_NAME, "body").text
+        assert "Islamic Resistance in Iraq" in body
+        ARTIFACTS.mkdir(exist_ok=True)
+        driver.save_screenshot(str(ARTIFACTS / "chat-haifa.png"))
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
