@@ -67,7 +67,10 @@ def build_app(assistant, corpus_dir: Path):
             return
         except Exception:  # keep serving; the details go to the server log
             log.exception("answering failed")
-            yield "⚠️ Something went wrong while answering; the error was logged.", sources_html(None)
+            yield (
+                "⚠️ Something went wrong while answering; the error was logged.",
+                sources_html(None),
+            )
             return
         text = answer_markdown(answer)
         first, _, rest = text.partition("\n")

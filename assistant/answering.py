@@ -74,9 +74,7 @@ def matches_type(kind: str, sentence: str, question: str) -> bool:
     q_words = {w.lower() for w in _WORDS.findall(question)}
 
     def novel(found: list[str]) -> bool:
-        return any(
-            any(w.lower() not in q_words for w in _WORDS.findall(item)) for item in found
-        )
+        return any(any(w.lower() not in q_words for w in _WORDS.findall(item)) for item in found)
 
     if kind == "number":
         return novel([m.group() for m in _NUMBER.finditer(sentence)])
@@ -171,9 +169,7 @@ def score_candidates(
     """Candidates from ``passages``, best first."""
     previous = {" ".join(a.split()) for a in resolved.previous_answers}
     # A follow-up asks for something new: what was already said is not an answer again.
-    candidates = [
-        c for c in _candidates(passages, vocab) if not any(c.text in p for p in previous)
-    ]
+    candidates = [c for c in _candidates(passages, vocab) if not any(c.text in p for p in previous)]
     weights = _weights(resolved, vocab)
     total = sum(weights.values()) or 1.0
     kind = question_type(resolved.question)

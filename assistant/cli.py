@@ -83,13 +83,19 @@ def cmd_chat(args) -> int:
                 print(f"error: {exc}", file=sys.stderr)
             continue
         history.append((question, answer.answer))
-        print(json.dumps(answer.to_dict()) if args.json else format_answer(answer) + "\n", flush=True)
+        print(
+            json.dumps(answer.to_dict()) if args.json else format_answer(answer) + "\n", flush=True
+        )
     return 0
 
 
 def cmd_stats(args) -> int:
     stats = _assistant(args).stats()
-    print(json.dumps(stats) if args.json else f"{stats['articles']} articles, {stats['chunks']} chunks")
+    print(
+        json.dumps(stats)
+        if args.json
+        else f"{stats['articles']} articles, {stats['chunks']} chunks"
+    )
     return 0
 
 

@@ -96,7 +96,9 @@ def ingest(
             continue
         twin = by_text.get(thash)
         if twin and twin.id != article.id and twin.origin != article.origin:
-            summary.rejected.append((label, f"duplicate of already indexed '{_short(twin.origin)}'"))
+            summary.rejected.append(
+                (label, f"duplicate of already indexed '{_short(twin.origin)}'")
+            )
             continue
         old = existing.get(article.id)
         if old and old.content_hash == ahash:
@@ -111,9 +113,7 @@ def ingest(
         if old:
             replaced = old.id
         to_embed.append((article, replaced if replaced in existing else None))
-        by_text[thash] = ArticleRecord(
-            article.id, "", "", "", "", article.origin, ahash, thash, 0
-        )
+        by_text[thash] = ArticleRecord(article.id, "", "", "", "", article.origin, ahash, thash, 0)
 
     # Chunks whose article has no record: left by an interrupted ingest.
     for orphan in store.chunk_article_ids() - set(existing):

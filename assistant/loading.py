@@ -241,9 +241,7 @@ def parse_html(html: str, origin: str, fallback_title: str = "") -> Article:
     )
 
 
-def parse_jsonl(
-    text: str, origin: str, name: str
-) -> tuple[list[Article], list[tuple[str, str]]]:
+def parse_jsonl(text: str, origin: str, name: str) -> tuple[list[Article], list[tuple[str, str]]]:
     """One article per line: ``id, title, source, published_at, url, text``."""
     articles: list[Article] = []
     rejected: list[tuple[str, str]] = []

@@ -119,7 +119,9 @@ class HybridRetriever:
 
         if self._bm25 is not None:
             return
-        nodes = [metadata_dict_to_node(meta, text=text) for _, text, meta in self.store.iter_chunks()]
+        nodes = [
+            metadata_dict_to_node(meta, text=text) for _, text, meta in self.store.iter_chunks()
+        ]
         stemmer = Stemmer.Stemmer("english")
         if not nodes:
             self._bm25 = False
@@ -135,7 +137,9 @@ class HybridRetriever:
             for tok, i in bm25.bm25.vocab_dict.items()
             if i + 1 < len(indptr)
         }
-        self.vocabulary = Vocabulary(stemmer, set(STOPWORDS_EN) | QUESTION_STOPWORDS, df, len(nodes))
+        self.vocabulary = Vocabulary(
+            stemmer, set(STOPWORDS_EN) | QUESTION_STOPWORDS, df, len(nodes)
+        )
         ts = np.array([n.metadata.get("published_ts", 0) for n in nodes], dtype=np.int64)
         sources = np.array([n.metadata.get("source", "") for n in nodes], dtype=object)
         self._columns = (ts, sources)

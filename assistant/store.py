@@ -52,7 +52,8 @@ def _client(settings: Settings, create: bool):
             raise BackendUnavailable(
                 f"Cannot reach the Chroma server at {store.chroma_host}:{store.chroma_port} "
                 f"({type(exc).__name__}); start it with `chroma run --path DIR --host "
-                f"{store.chroma_host} --port {store.chroma_port}` or unset ASSISTANT_STORE__CHROMA_HOST."
+                f"{store.chroma_host} --port {store.chroma_port}` "
+                "or unset ASSISTANT_STORE__CHROMA_HOST."
             ) from None
         return client
     data_dir = Path(store.data_dir)
@@ -86,7 +87,9 @@ class Store:
             )
         else:
             try:
-                self.chunks = self.client.get_collection(f"{prefix}_chunks", embedding_function=None)
+                self.chunks = self.client.get_collection(
+                    f"{prefix}_chunks", embedding_function=None
+                )
                 self.articles = self.client.get_collection(
                     f"{prefix}_articles", embedding_function=None
                 )
@@ -123,7 +126,9 @@ class Store:
     def put_article(self, record: ArticleRecord, text: str) -> None:
         meta = {k: v for k, v in record.__dict__.items() if k != "id"}
         meta["published_ts"] = date_key(record.published_at)
-        self.articles.upsert(ids=[record.id], embeddings=[[1.0]], metadatas=[meta], documents=[text])
+        self.articles.upsert(
+            ids=[record.id], embeddings=[[1.0]], metadatas=[meta], documents=[text]
+        )
 
     def delete_article(self, article_id: str) -> None:
         self.chunks.delete(where={"article_id": article_id})
@@ -150,8 +155,10 @@ class Store:
             got = collection.get(include=include, limit=_PAGE, offset=offset)
             if not got["ids"]:
                 return
-            yield got["ids"], got.get("metadatas") or [], got.get("documents") or [None] * len(
-                got["ids"]
+            yield (
+                got["ids"],
+                got.get("metadatas") or [],
+                got.get("documents") or [None] * len(got["ids"]),
             )
             offset += len(got["ids"])
 

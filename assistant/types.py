@@ -91,7 +91,17 @@ class Answer:
 
     def to_dict(self, full: bool = False) -> dict[str, Any]:
         """The public JSON shape; ``full`` adds what was retrieved and how the query read."""
-        keys = ("n", "article_id", "title", "source", "published_at", "url", "quote", "start", "end")
+        keys = (
+            "n",
+            "article_id",
+            "title",
+            "source",
+            "published_at",
+            "url",
+            "quote",
+            "start",
+            "end",
+        )
         data: dict[str, Any] = {
             "answer": self.answer,
             "abstained": self.abstained,

@@ -25,7 +25,11 @@ def highlight_passage(citation: Citation) -> str:
     """The passage around a citation as HTML, the quoted sentence inside ``<mark>``."""
     passage, offset = citation.passage, citation.passage_start
     start, end = citation.start - offset, citation.end - offset
-    if not passage or not (0 <= start <= end <= len(passage)) or passage[start:end] != citation.quote:
+    if (
+        not passage
+        or not (0 <= start <= end <= len(passage))
+        or passage[start:end] != citation.quote
+    ):
         return f"<mark>{html.escape(citation.quote)}</mark>"
     return (
         html.escape(passage[:start])
@@ -49,7 +53,8 @@ def sources_html(answer: Answer | None) -> str:
     for c in answer.citations:
         title = html.escape(c.title or c.article_id)
         if c.url:
-            title = f"<a href='{html.escape(c.url, quote=True)}' target='_blank' rel='noopener'>{title}</a>"
+            href = html.escape(c.url, quote=True)
+            title = f"<a href='{href}' target='_blank' rel='noopener'>{title}</a>"
         items.append(
             f"<div class='nd-source' id='source-{c.n}'>"
             f"<div class='nd-head'><b>[{c.n}]</b> {title}</div>"
@@ -172,6 +177,7 @@ def ingest_uploads(assistant, files: list[str | Path], corpus_dir: Path) -> Uplo
         if summary.unchanged:
             note += f", {len(summary.unchanged)} already indexed"
         if summary.rejected:
-            note += f", {len(summary.rejected)} part(s) rejected ({html.escape(summary.rejected[0][1])})"
+            first_reason = html.escape(summary.rejected[0][1])
+            note += f", {len(summary.rejected)} part(s) rejected ({first_reason})"
         report.messages.append(note + ".")
     return report

@@ -101,7 +101,8 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "cites_gold": (
             sum(bool(r["cites_gold"]) for r in with_evidence if not r["abstained"])
             / max(1, sum(1 for r in with_evidence if not r["abstained"]))
-            if with_evidence else None
+            if with_evidence
+            else None
         ),  # fmt: skip
         "quotes_verbatim": sum(quotes) / len(quotes) if quotes else None,
         "median_words": percentile(words, 50) if words else None,
@@ -163,12 +164,18 @@ def run(
         for kind in sorted({r["type"] for r in rows}):
             by_type[kind] = summarize([r for r in rows if r["type"] == kind])
         results["systems"][system.name] = {
-            "summary": summarize(rows), "by_type": by_type, "rows": rows
+            "summary": summarize(rows),
+            "by_type": by_type,
+            "rows": rows,
         }
 
     from eval.report import write_report
 
-    out = Path(out_dir) if out_dir else RUNS_DIR / f"{Path(gold).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = (
+        Path(out_dir)
+        if out_dir
+        else RUNS_DIR / f"{Path(gold).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    )
     write_report(results, out)
     results["out_dir"] = str(out)
     return results

@@ -87,7 +87,11 @@ def percentile(values: Sequence[float], q: float) -> float | None:
         return None
     if len(values) == 1:
         return float(values[0])
-    return float(statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]) if q < 100 else max(values)
+    return (
+        float(statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1])
+        if q < 100
+        else max(values)
+    )
 
 
 def word_count(text: str) -> int:

@@ -37,7 +37,9 @@ def make_assistant(tmp_path, embed_model):
     from assistant import Assistant
 
     def make(name: str = "index", **settings):
-        return Assistant(data_dir=tmp_path / name, settings=settings or None, embed_model=embed_model)
+        return Assistant(
+            data_dir=tmp_path / name, settings=settings or None, embed_model=embed_model
+        )
 
     return make
 

@@ -141,9 +141,18 @@ def test_browser_shows_answer_and_highlighted_passage(app_server):
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     profile = Path(os.environ.get("TMPDIR", "/tmp")) / f"nd-chrome-{os.getpid()}"
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--window-size=1400,1000", f"--user-data-dir={profile}"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1400,1000",
+        f"--user-data-dir={profile}",
+    ):
         options.add_argument(flag)  # fmt: skip
     from selenium.webdriver.chrome.service import Service
 

@@ -18,7 +18,10 @@ def test_abbreviations_and_initials_do_not_split():
 
 
 def test_line_breaks_end_headlines():
-    assert _sentences("Headline here\n\nBody text follows.") == ["Headline here", "Body text follows."]
+    assert _sentences("Headline here\n\nBody text follows.") == [
+        "Headline here",
+        "Body text follows.",
+    ]
 
 
 def test_quotes_after_period_stay_with_sentence():

@@ -9,7 +9,17 @@ import pytest
 from assistant.cli import main
 from tests.conftest import ROOT
 
-CITATION_KEYS = {"n", "article_id", "title", "source", "published_at", "url", "quote", "start", "end"}
+CITATION_KEYS = {
+    "n",
+    "article_id",
+    "title",
+    "source",
+    "published_at",
+    "url",
+    "quote",
+    "start",
+    "end",
+}
 
 
 @pytest.fixture
@@ -44,7 +54,9 @@ def test_ingest_summary_json(indexed, seed_corpus, capsys):
     capsys.readouterr()
     main(["ingest", str(seed_corpus), "--data-dir", str(indexed), "--json", "--quiet"])
     summary = json.loads(capsys.readouterr().out)
-    assert len(summary["unchanged"]) == 1 and summary["added"] == [] and summary["chunks_added"] == 0
+    assert (
+        len(summary["unchanged"]) == 1 and summary["added"] == [] and summary["chunks_added"] == 0
+    )
 
 
 def test_chat_from_a_pipe_keeps_the_conversation(indexed, capsys, monkeypatch):

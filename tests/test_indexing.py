@@ -74,7 +74,8 @@ def test_broken_file_is_reported_and_the_rest_ingests(make_assistant, seed_corpu
     summary = make_assistant().ingest(seed_corpus, progress=False)
     assert len(summary.added) == 1
     assert sorted(f.rsplit("/", 1)[-1] for f, _ in summary.rejected) == [
-        "broken.jsonl line 1", "notes.pdf"
+        "broken.jsonl line 1",
+        "notes.pdf",
     ]
 
 

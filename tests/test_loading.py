@@ -28,7 +28,10 @@ def test_front_matter(tmp_path):
     )
     [article], rejected = load_file(path)
     assert (article.title, article.source, article.url, article.published_at) == (
-        "Floods hit town", "Daily Planet", "https://example.org/a", "2023-05-06"
+        "Floods hit town",
+        "Daily Planet",
+        "https://example.org/a",
+        "2023-05-06",
     )
     assert article.text == "Water rose overnight. Residents fled."
 
