@@ -101,7 +101,10 @@ def resolve(question: str, history: list[Turn], content_terms: int) -> ResolvedQ
     answered = [t for t in history if t.answer and not t.answer.startswith("The articles don")]
     last = answered[-1] if answered else history[-1]
     answer_text = _MARKER.sub("", last.answer).split("\n", 1)[0]
-    phrases = key_phrases(answer_text, limit=1) + key_phrases(last.question, limit=2)
+    named = key_phrases(answer_text, limit=8)
+    # the answer's subject: the name it repeats most (earliest on a tie)
+    subject = sorted(named, key=lambda p: -answer_text.count(p))[:1]
+    phrases = subject + key_phrases(last.question, limit=2)
     context = " ".join(dict.fromkeys([last.question, *phrases]))
     return ResolvedQuestion(
         question=question,

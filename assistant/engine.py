@@ -110,7 +110,7 @@ class Assistant:
         sources: list[str] | tuple[str, ...] | None = None,
     ) -> Answer:
         """Answer ``question`` from the articles; ``history`` holds the earlier turns."""
-        from assistant.answering import compose, score_candidates
+        from assistant.answering import compose, missing_share, score_candidates
         from assistant.conversation import normalize_history, resolve
         from assistant.retrieval import SearchFilters
 
@@ -127,7 +127,8 @@ class Assistant:
         query_embedding = self.embed_model.get_query_embedding(resolved.search_query)
         passages = retriever.retrieve(resolved.search_query, filters, None, query_embedding)
         candidates = score_candidates(resolved, passages, vocab, self.sentences, query_embedding)
-        return compose(resolved, candidates, self.settings.answer, passages)
+        missing = missing_share(resolved, passages, vocab)
+        return compose(resolved, candidates, self.settings.answer, passages, missing)
 
     def _check_question(self, question: str) -> str:
         if not isinstance(question, str) or not question.strip():

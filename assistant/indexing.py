@@ -90,7 +90,7 @@ def ingest(
     to_embed: list[tuple[Article, str | None]] = []  # (article, id of the version it replaces)
     for article in articles:
         label = _label(article)
-        ahash, thash = content_hash(article), text_hash(article.text)
+        ahash, thash = content_hash(article), text_hash(article.title, article.text)
         if article.id in seen_ids:
             summary.rejected.append((label, f"duplicate article id '{article.id}' in this ingest"))
             continue
@@ -178,7 +178,7 @@ def _record_of(article: Article, n_chunks: int) -> ArticleRecord:
         url=article.url,
         origin=article.origin,
         content_hash=content_hash(article),
-        text_hash=text_hash(article.text),
+        text_hash=text_hash(article.title, article.text),
         n_chunks=n_chunks,
     )
 

@@ -36,9 +36,14 @@ def content_hash(article: Article) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def text_hash(text: str) -> str:
-    """Hash of an article's text alone, used to spot the same article filed twice."""
-    return hashlib.sha256(" ".join(text.split()).encode()).hexdigest()[:16]
+def text_hash(title: str, text: str) -> str:
+    """Hash of an article's title and text, used to spot the same article filed twice.
+
+    Metadata aside (source, date, url), the same headline over the same body is a duplicate;
+    different headlines over one scraped body are not (the headline may be all that differs).
+    """
+    blob = " ".join(title.split()) + "\x1f" + " ".join(text.split())
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def make_article_id(source: str, text: str) -> str:

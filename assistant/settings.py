@@ -62,12 +62,26 @@ class AnswerSettings(_Group):
         description="How answers are composed: 'extractive' (offline, no LLM).",
     )
     max_sentences: int = Field(2, ge=1, le=5, description="Sentences in an answer at most.")
-    max_words: int = Field(45, ge=10, description="Words in an answer at most (soft).")
-    min_support: float = Field(
-        0.42,
+    max_words: int = Field(60, ge=10, description="Words in an answer at most.")
+    second_ratio: float = Field(
+        0.92,
         ge=0,
         le=1,
-        description="Below this evidence score the assistant abstains instead of answering.",
+        description="A second sentence joins the answer when it scores this close to the first.",
+    )
+    min_support: float = Field(
+        0.25,
+        ge=0,
+        le=1,
+        description="Below this evidence score (meaning and word overlap of the best sentence) "
+        "the assistant abstains instead of answering.",
+    )
+    max_missing: float = Field(
+        0.55,
+        ge=0,
+        le=1,
+        description="Abstain when this share of the question's word weight appears nowhere in "
+        "the retrieved passages.",
     )
     max_question_chars: int = Field(1000, ge=10, description="Longest question accepted.")
 

@@ -1,0 +1,119 @@
+"""Scoring functions on hand-made cases, gold parsing, and a small end-to-end run."""
+
+import json
+
+import pytest
+
+from eval.gold import load_gold, parse_gold
+from eval.scoring import (
+    abstention_scores,
+    answer_correct,
+    article_ranking,
+    first_gold_rank,
+    mentions,
+    percentile,
+    quote_is_verbatim,
+    retrieval_scores,
+)
+from tests.conftest import ROOT
+
+
+def test_correct_answer_case_and_punctuation_insensitive():
+    assert answer_correct("The ISLAMIC resistance in Iraq, it said. [1]", False,
+                          ["Islamic Resistance in Iraq"])  # fmt: skip
+
+
+def test_wrong_answer():
+    assert not answer_correct("Kataib Hezbollah did. [1]", False, ["Islamic Resistance in Iraq"])
+
+
+def test_abstained_on_answerable_is_wrong_and_on_unanswerable_is_right():
+    assert not answer_correct("The articles don't say.", True, ["x"])
+    assert answer_correct("The articles don't say.", True, [])
+    assert not answer_correct("Something [1]", False, [])
+
+
+def test_choices_require_the_gold_and_no_other():
+    choices = ["Joe Biden", "Donald Trump", "Barack Obama", "Kamala Harris"]
+    assert answer_correct("Joe Biden said so.", False, ["Joe Biden"], choices)
+    assert not answer_correct("Joe Biden and Donald Trump met.", False, ["Joe Biden"], choices)
+    assert not answer_correct("Trump said so.", False, ["Joe Biden"], choices)
+
+
+def test_whole_word_matching():
+    assert mentions("It cost $5 a gallon.", "$5")
+    assert not mentions("It cost $50 a gallon.", "$5")
+    assert mentions("“Squid Game” returns", "Squid Game")
+
+
+def test_quote_verbatim_check():
+    text = "Alpha beta. Gamma delta."
+    assert quote_is_verbatim(text, "Gamma delta.", 12, 24)
+    assert not quote_is_verbatim(text, "Gamma delta!", 12, 24)
+    assert not quote_is_verbatim(None, "Gamma", 0, 5)
+
+
+def test_abstention_precision_and_recall():
+    scores = abstention_scores(should=[True, True, False, False], did=[True, False, True, False])
+    assert scores == {"abstention_precision": 0.5, "abstention_recall": 0.5}
+    assert abstention_scores([False], [False])["abstention_precision"] is None
+
+
+def test_retrieval_ranks():
+    ranked = article_ranking(["a", "a", "b", "c"])
+    assert ranked == ["a", "b", "c"]
+    assert first_gold_rank(ranked, {"c"}) == 3 and first_gold_rank(ranked, {"z"}) is None
+    scores = retrieval_scores([1, 3, None, 7])
+    assert scores["hit@1"] == 0.25 and scores["hit@5"] == 0.5 and scores["hit@10"] == 0.75
+    assert scores["mrr"] == pytest.approx((1 + 1 / 3 + 1 / 7) / 4)
+
+
+def test_percentile():
+    assert percentile([1, 2, 3, 4, 5], 50) == 3
+    assert percentile([], 50) is None
+
+
+def test_gold_formats():
+    ours = parse_gold({"id": "q", "turns": ["A?", "B?"], "answers": ["x"],
+                       "evidence": [{"article_id": "a1", "quote": "..."}]})  # fmt: skip
+    assert ours.question == "B?" and ours.evidence == ["a1"] and ours.answerable
+    plain = parse_gold({"question": "C?", "answers": []})
+    assert plain.turns == ["C?"] and not plain.answerable
+    rtqa = parse_gold({"id": "r", "question": "D?", "answer": "$5", "choices": ["$4", "$5"],
+                       "question_date": "2022-06-16",
+                       "evidence": [{"article_id": "rtqa-1", "fact": "f"}]})  # fmt: skip
+    assert rtqa.answers == ["$5"] and rtqa.as_of == "2022-06-16" and rtqa.evidence == ["rtqa-1"]
+
+
+def test_seed_gold_file_is_well_formed():
+    questions = load_gold(ROOT / "eval" / "gold" / "seed.jsonl")
+    assert len(questions) >= 30
+    assert sum(not q.answerable for q in questions) >= 5
+    assert any(len(q.turns) > 1 for q in questions)
+    seed = (ROOT / "corpus" / "000_62dedea8b5f1f4e6.txt").read_text()
+    for line in (ROOT / "eval" / "gold" / "seed.jsonl").read_text().splitlines():
+        for evidence in json.loads(line)["evidence"]:
+            assert evidence["quote"] in seed
+
+
+@pytest.mark.slow
+def test_end_to_end_on_the_seed(tmp_path, seed_corpus):
+    from eval.runner import run
+
+    gold = tmp_path / "mini.jsonl"
+    lines = (ROOT / "eval" / "gold" / "seed.jsonl").read_text().splitlines()
+    gold.write_text("\n".join(lines[:3] + lines[-2:]) + "\n")
+    results = run(gold, seed_corpus, baseline=True, data_dir=tmp_path / "idx",
+                  out_dir=tmp_path / "out", progress=False)  # fmt: skip
+    ours = results["systems"]["newsdesk"]["summary"]
+    peer = results["systems"]["baseline"]["summary"]
+    assert ours["questions"] == 5 and ours["quotes_verbatim"] == 1.0
+    assert ours["hit@5"] == 1.0 and peer["abstention_recall"] == 0.0
+    assert len(results["settings_fingerprint"]) == 12
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "| answer accuracy |" in report and "accuracy_by_type.png" in report
+    assert (tmp_path / "out" / "accuracy_by_type.png").stat().st_size > 1000
+    rows = json.loads((tmp_path / "out" / "results.json").read_text())["systems"]["newsdesk"][
+        "rows"
+    ]
+    assert {"answer", "correct", "citations", "latency"} <= set(rows[0])
