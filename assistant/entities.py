@@ -42,11 +42,16 @@ _PERSON_NOUNS = (
 )
 
 
+_MONEY_QUESTION = (
+    r"\bhow much money\b|\bhow much\b.*\b(cost|pay|paid|fine|fined|price|worth|spend|spent|"
+    r"raise|sell|sold|charge|earn|owe)"
+)
+
+
 def expected_labels(question: str) -> tuple[str, frozenset[str]]:
     """(kind, entity labels) a question's answer should carry; empty labels: any sentence."""
     q = question.lower()
-    if re.search(r"\bhow much\b.*\b(cost|pay|paid|fine|fined|price|worth|spend|spent|raise|"
-                 r"sell|sold|charge|earn|owe)", q) or re.search(r"\bhow much money\b", q):  # fmt: skip
+    if re.search(_MONEY_QUESTION, q):
         return "money", MONEY
     if re.search(r"\bwhat (percent|percentage|share)\b", q):
         return "percent", PERCENT
