@@ -26,7 +26,11 @@ fi
 stamp=.venv/.newsdesk-installed
 extras=""
 [ $want_test = 1 ] && extras="[test]"
-if [ ! -f "$stamp$extras" ] || [ pyproject.toml -nt "$stamp$extras" ]; then
+installed=""
+for candidate in "$stamp$extras" "$stamp[test]"; do  # a test install covers a plain one
+    if [ -f "$candidate" ] && [ ! pyproject.toml -nt "$candidate" ]; then installed=1; fi
+done
+if [ -z "$installed" ]; then
     echo "==> installing newsdesk$extras and its dependencies (a minute or two the first time)"
     pip_quiet -e ".$extras"
     touch "$stamp$extras"
