@@ -48,29 +48,27 @@ _MONEY_QUESTION = (
 )
 
 
+# First match wins: (pattern on the lower-cased question, kind, entity labels of the answer).
+_RULES: list[tuple[str, str, frozenset[str]]] = [
+    (_MONEY_QUESTION, "money", MONEY),
+    (r"\bwhat (percent|percentage|share)\b", "percent", PERCENT),
+    (r"\bhow old\b|\bwhat age\b|\bhow long\b", "number", COUNT | DATE),
+    (r"\bhow (many|much|far|tall|big|large|often)\b|\bwhat (number|amount)\b", "number", COUNT),
+    (r"\bwhen\b|\b(what|which) (year|day|date|month|time|season)\b", "date", DATE),
+    (r"\bwhy\b|\bfor what reason\b|\bwhat (caused|led|prompted)\b", "reason", frozenset()),
+    (rf"\bwhere\b|\b(which|what)( \w+)? ({_PLACE_NOUNS})\b|\bin which\b", "place", PLACE),
+    (rf"\b(which|what)( \w+)? ({_ORG_NOUNS})\b", "organization", ORG),
+    (rf"\bwho\b|\bwhom\b|\bwhose\b|\b(which|what)( \w+)? ({_PERSON_NOUNS})\b", "name", NAME),
+    (r"\b(which|what|name)\b", "entity", frozenset()),
+]
+
+
 def expected_labels(question: str) -> tuple[str, frozenset[str]]:
     """(kind, entity labels) a question's answer should carry; empty labels: any sentence."""
     q = question.lower()
-    if re.search(_MONEY_QUESTION, q):
-        return "money", MONEY
-    if re.search(r"\bwhat (percent|percentage|share)\b", q):
-        return "percent", PERCENT
-    if re.search(r"\bhow old\b|\bwhat age\b|\bhow long\b", q):
-        return "number", COUNT | DATE
-    if re.search(r"\bhow (many|much|far|tall|big|large|often)\b|\bwhat (number|amount)\b", q):
-        return "number", COUNT
-    if re.search(r"\bwhen\b|\b(what|which) (year|day|date|month|time|season)\b", q):
-        return "date", DATE
-    if re.search(r"\bwhy\b|\bfor what reason\b|\bwhat (caused|led|prompted)\b", q):
-        return "reason", frozenset()
-    if re.search(rf"\bwhere\b|\b(which|what)( \w+)? ({_PLACE_NOUNS})\b|\bin which\b", q):
-        return "place", PLACE
-    if re.search(rf"\b(which|what)( \w+)? ({_ORG_NOUNS})\b", q):
-        return "organization", ORG
-    if re.search(rf"\bwho\b|\bwhom\b|\bwhose\b|\b(which|what)( \w+)? ({_PERSON_NOUNS})\b", q):
-        return "name", NAME
-    if re.search(r"\b(which|what|name)\b", q):
-        return "entity", frozenset()
+    for pattern, kind, labels in _RULES:
+        if re.search(pattern, q):
+            return kind, labels
     return "other", frozenset()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,10 @@ def write_article(folder: Path, name: str, text: str, **meta: str) -> Path:
     path = folder / name
     path.write_text(f"---\n{head}---\n{text}\n", encoding="utf-8")
     return path
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -13,18 +12,13 @@ from pathlib import Path
 import pytest
 
 from assistant import BackendUnavailable
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.conftest import free_port
 
 
 @pytest.fixture
 def chroma_server(tmp_path):
     chroma = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [chroma, "run", "--path", str(tmp_path / "server-data"), "--host", "127.0.0.1",
          "--port", str(port)],
@@ -59,7 +53,7 @@ def test_ingest_and_ask_through_a_chroma_server(make_assistant, seed_corpus, chr
 
 
 def test_unreachable_server_is_a_clear_error(make_assistant):
-    port = _free_port()
+    port = free_port()
     assistant = make_assistant(store={"chroma_host": "127.0.0.1", "chroma_port": port})
     with pytest.raises(BackendUnavailable, match="Cannot reach the Chroma server"):
         assistant.ask("Who claimed the Haifa attack?")

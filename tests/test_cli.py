@@ -9,17 +9,8 @@ import pytest
 from assistant.cli import main
 from tests.conftest import ROOT
 
-CITATION_KEYS = {
-    "n",
-    "article_id",
-    "title",
-    "source",
-    "published_at",
-    "url",
-    "quote",
-    "start",
-    "end",
-}
+CITATION_KEYS = {"n", "article_id", "title", "source", "published_at", "url", "quote",
+                 "start", "end"}  # the documented shape, written out  # fmt: skip
 
 
 @pytest.fixture
