@@ -122,7 +122,8 @@ def write_report(results: dict[str, Any], out: Path) -> None:
         f"# Evaluation: {Path(results['gold']).name}",
         "",
         f"Articles: `{results['articles']}` ({corpus['articles']} articles, "
-        f"{corpus['chunks']} chunks). Settings fingerprint: `{results['settings_fingerprint']}`.",
+        f"{corpus['chunks']} chunks). Settings fingerprint: `{results['settings_fingerprint']}`, "
+        f"code `{results.get('code_version', 'unknown')}`.",
         "",
         summary_table(results),
         "",

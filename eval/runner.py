@@ -34,6 +34,30 @@ class System:
     ask: Any  # (question, history, as_of) -> Answer
 
 
+def code_version() -> str:
+    """The git commit the numbers came from ('+dirty' when the tree had changes)."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")  # fmt: skip
+
+
 def index_dir_for(articles: Path, assistant_settings) -> Path:
     """An index folder of the eval's own for exactly these articles and embedding settings."""
     key = json.dumps(
@@ -147,6 +171,7 @@ def run(
         "articles": str(articles),
         "corpus": {**assistant.stats(), "ingest": ingest.line()},
         "settings_fingerprint": settings.fingerprint(),
+        "code_version": code_version(),
         "settings": settings.model_dump(mode="json", exclude={"store"}),
         "systems": {},
     }

@@ -154,13 +154,14 @@ def test_browser_shows_answer_and_highlighted_passage(app_server):
         driver.get(app_server[0])
         wait = WebDriverWait(driver, 60)
         box = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "textarea")))
+        ARTIFACTS.mkdir(exist_ok=True)
+        driver.save_screenshot(str(ARTIFACTS / "first-screen.png"))
         box.send_keys("Who claimed the Haifa attack?")
         box.send_keys(Keys.ENTER)
         mark = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".nd-passage mark")))
         assert "Haifa" in mark.text
         body = driver.find_element(By.TAG_NAME, "body").text
         assert "Islamic Resistance in Iraq" in body
-        ARTIFACTS.mkdir(exist_ok=True)
         driver.save_screenshot(str(ARTIFACTS / "chat-haifa.png"))
     finally:
         driver.quit()
