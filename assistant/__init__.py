@@ -3,7 +3,6 @@
 from typing import TYPE_CHECKING
 
 from assistant.errors import (
-    ArticleRejected,
     AssistantError,
     BackendUnavailable,
     EmbeddingMismatch,
@@ -17,7 +16,7 @@ if TYPE_CHECKING:
     from assistant.engine import Assistant
 
 __all__ = [
-    "Answer", "ArticleRejected", "Assistant", "AssistantError", "BackendUnavailable",
+    "Answer", "Assistant", "AssistantError", "BackendUnavailable",
     "Citation", "EmbeddingMismatch", "IndexMissing", "IngestSummary", "InvalidQuestion",
     "Settings", "get_settings",
 ]  # fmt: skip

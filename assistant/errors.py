@@ -17,9 +17,5 @@ class EmbeddingMismatch(AssistantError):
     """The index was built with another embedding model than the settings name."""
 
 
-class ArticleRejected(AssistantError):
-    """An article file could not be read; the reason says why."""
-
-
 class BackendUnavailable(AssistantError):
     """A configured backend (Chroma server, LLM server) cannot be reached or is unknown."""

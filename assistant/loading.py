@@ -9,7 +9,6 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -288,7 +287,3 @@ def parse_jsonl(text: str, origin: str, name: str) -> tuple[list[Article], list[
     if not articles and not rejected:
         rejected.append((name, "no articles in file"))
     return articles, rejected
-
-
-def with_origin(article: Article, origin: str) -> Article:
-    return replace(article, origin=origin)

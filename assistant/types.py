@@ -89,8 +89,8 @@ class Answer:
     retrieved: list[Passage] = field(default_factory=list)
     confidence: float = 0.0
 
-    def to_dict(self, full: bool = False) -> dict[str, Any]:
-        """The public JSON shape; ``full`` adds what was retrieved and how the query read."""
+    def to_dict(self) -> dict[str, Any]:
+        """The public JSON shape (what ``assistant ask --json`` prints)."""
         keys = (
             "n",
             "article_id",
@@ -102,20 +102,11 @@ class Answer:
             "start",
             "end",
         )
-        data: dict[str, Any] = {
+        return {
             "answer": self.answer,
             "abstained": self.abstained,
             "citations": [{k: getattr(c, k) for k in keys} for c in self.citations],
         }
-        if full:
-            data["question"] = self.question
-            data["search_query"] = self.search_query
-            data["confidence"] = round(self.confidence, 4)
-            data["retrieved"] = [
-                {"chunk_id": p.chunk_id, "article_id": p.article_id, "score": round(p.score, 6)}
-                for p in self.retrieved
-            ]
-        return data
 
 
 @dataclass
