@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.gold import load_gold
-from eval.runner import RUNS_DIR
+from eval.runner import RUNS_DIR, code_version
 from eval.scoring import percentile
 
 
@@ -121,8 +121,12 @@ def run_bench(articles_path: str, questions_path: str, out_dir: str | None,
     embed_model = load_embedding(settings.embedding.model, settings.embedding.batch_size)
     questions = load_gold(questions_path)
     articles, _ = load_path(Path(articles_path))
-    results: dict[str, Any] = {"articles": len(articles), "questions": len(questions),
-                               "settings_fingerprint": settings.fingerprint()}  # fmt: skip
+    results: dict[str, Any] = {
+        "code_version": code_version(),
+        "settings_fingerprint": settings.fingerprint(),
+        "articles": len(articles),
+        "questions": len(questions),
+    }
     try:
         bare, n_chunks = _bare_embedding_pass(articles, embed_model, settings)
         results["bare_embedding_s"] = bare
@@ -141,10 +145,13 @@ def run_bench(articles_path: str, questions_path: str, out_dir: str | None,
         results["ask_p50_s"] = statistics.median(latencies)
         results["ask_p95_s"] = percentile(latencies, 95)
 
+        results["indexed_articles"] = assistant.stats()["articles"]
         scaling = []
         for fraction in scales:
-            index = assistant if fraction == 1 else _copy_index(
-                assistant, work / f"scale-{fraction}", fraction, settings)  # fmt: skip
+            # a fresh Assistant each time, so no size profits from another's sentence cache
+            index = Assistant(data_dir=work / "full", settings=settings, embed_model=embed_model) \
+                if fraction == 1 else _copy_index(assistant, work / f"scale-{fraction}", fraction,
+                                                  settings)  # fmt: skip
             lat = _ask_latencies(index, questions)
             scaling.append(
                 {"fraction": fraction, "chunks": index.stats()["chunks"],
@@ -183,7 +190,8 @@ def _plot_scaling(scaling: list[dict], path: Path) -> None:
 
 def _markdown(r: dict[str, Any]) -> str:
     lines = [
-        f"# Benchmark ({r['articles']} articles, {r['chunks']} chunks, "
+        f"# Benchmark ({r['articles']} articles read, {r['indexed_articles']} indexed, "
+        f"{r['chunks']} chunks embedded, "
         f"{r['questions']} questions; settings `{r['settings_fingerprint']}`)",
         "",
         "| measure | value |",
