@@ -93,6 +93,13 @@ def build_app(assistant, corpus_dir: Path):
         choices = sorted({r.source for r in records() if r.source})
         return message, stats_text(), article_rows(records(), query), gr.update(choices=choices)
 
+    def welcome_text(found) -> str:
+        return (
+            f"**Ask about the {len(found):,} indexed article(s).** Every answer quotes its "
+            "sources; follow-up questions keep the context; when the articles don't say, "
+            "you are told so. Filters narrow the dates and sources; the Corpus tab takes uploads."
+        )
+
     initial = records()
     with gr.Blocks(title="Newsdesk", fill_height=True) as demo:
         gr.Markdown("# Newsdesk\nAsk about the news articles; every answer cites its passages.")
@@ -108,11 +115,17 @@ def build_app(assistant, corpus_dir: Path):
                     )  # fmt: skip
                     chat = gr.ChatInterface(
                         respond,
-                        chatbot=gr.Chatbot(label="Newsdesk", height=520),
+                        chatbot=gr.Chatbot(
+                            label="Newsdesk", height=430, placeholder=welcome_text(initial)
+                        ),
                         additional_inputs=[date_from, date_to, source_pick],
                         additional_inputs_accordion=gr.Accordion("Filters", open=False),
                         additional_outputs=[sources_panel],
-                        examples=[[q, "", "", []] for q in example_questions(initial)] or None,
+                        examples=[
+                            [q, "", "", []]
+                            for q in example_questions(initial[:8], assistant.article_text)
+                        ]
+                        or None,
                         api_name="chat",
                         fill_height=True,
                     )  # fmt: skip

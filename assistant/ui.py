@@ -13,7 +13,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.conversation import key_phrases
 from assistant.loading import SUPPORTED_SUFFIXES
 from assistant.types import Answer, Citation, IngestSummary
 
@@ -90,16 +89,31 @@ def stream_chunks(text: str, words_per_step: int = 4):
     yield text
 
 
-def example_questions(records, limit: int = 4) -> list[str]:
-    """Questions drawn from the newest indexed articles: the names they are about."""
+_EXAMPLE_LABELS = {"PERSON", "ORG", "GPE", "NORP", "EVENT", "FAC", "LOC", "PRODUCT", "LAW"}
+
+
+def example_questions(records, text_of=None, limit: int = 4) -> list[str]:
+    """Questions drawn from the newest indexed articles: the names they are most about.
+
+    ``text_of(article_id)`` gives an article's text; without it only titles are read.
+    """
+    from assistant.entities import entities
+
     questions: list[str] = []
     for record in records:
-        phrases = key_phrases(record.title, limit=3)
-        counts = Counter(p for p in phrases if len(p.split()) >= 2) or Counter(phrases)
-        if not counts:
+        text = (text_of(record.id) or "") if text_of else ""
+        found = entities([f"{record.title}. {text[:4000]}"])[0]
+        counts = Counter(
+            re.sub(r"^the\s+", "", name, flags=re.IGNORECASE)
+            for name, label in found
+            if label in _EXAMPLE_LABELS
+        )
+        named = [n for n, _ in counts.most_common() if len(n.split()) >= 2] or [
+            n for n, _ in counts.most_common()
+        ]
+        if not named:
             continue
-        subject = counts.most_common(1)[0][0]
-        question = f"What do the articles say about {subject}?"
+        question = f"What do the articles say about {named[0]}?"
         if question not in questions:
             questions.append(question)
         if len(questions) >= limit:

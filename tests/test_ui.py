@@ -70,6 +70,16 @@ def test_examples_come_from_the_loaded_articles():
                          "What do the articles say about Kataib Hezbollah?"]  # fmt: skip
 
 
+def test_examples_prefer_the_name_an_article_repeats():
+    text = (
+        "The Islamic Resistance in Iraq said it. Later the Islamic Resistance in Iraq denied it. "
+        "Officials in Baghdad were told."
+    )
+    texts = {"id-A senior commander travelled": text}
+    questions = example_questions([_record("A senior commander travelled")], texts.get)
+    assert questions == ["What do the articles say about Islamic Resistance in Iraq?"]
+
+
 def test_article_rows_filter_by_title_or_source():
     records = [_record("Storm hits", "Wire"), _record("Vote counted", "Herald")]
     assert [r[1] for r in article_rows(records, "herald")] == ["Vote counted"]
