@@ -13,7 +13,7 @@ _REFERRING = {
 }  # fmt: skip
 _OPENERS = ("and ", "but ", "also ", "what about", "how about", "what else", "why", "so ")
 _CAPITALIZED = re.compile(
-    r"(?:[A-Z][\w'’-]+|[A-Z]{2,})(?:\s+(?:(?:of|the|in|al|de|for)\s+)?(?:[A-Z][\w'’-]+|[A-Z]{2,}))*"
+    r"(?:[A-Z][\w'’-]+|[A-Z]{2,})(?:\s+(?:(?:of|the|al|de|for)\s+)?(?:[A-Z][\w'’-]+|[A-Z]{2,}))*"
 )
 _MARKER = re.compile(r"\s*\[\d+\]")
 _SENTENCE_START_WORDS = {
