@@ -12,9 +12,7 @@ _REFERRING = {
     "the attack", "the company", "the country", "the person", "the man", "the woman",
 }  # fmt: skip
 _OPENERS = ("and ", "but ", "also ", "what about", "how about", "what else", "why", "so ")
-_CAPITALIZED = re.compile(
-    r"(?:[A-Z][\w'’-]+|[A-Z]{2,})(?:\s+(?:(?:of|the|al|de|for)\s+)?(?:[A-Z][\w'’-]+|[A-Z]{2,}))*"
-)
+_CAPITALIZED = re.compile(r"(?:[A-Z][\w'’-]+|[A-Z]{2,})(?:\s+(?:of|the|al|Al|de|[A-Z][\w'’-]+))*")
 _MARKER = re.compile(r"\s*\[\d+\]")
 _SENTENCE_START_WORDS = {
     "The", "A", "An", "In", "On", "At", "But", "And", "It", "This", "That", "Who", "What",
