@@ -62,7 +62,7 @@ class Assistant:
         from assistant.store import Store
 
         with self._lock:
-            if self._store is None or (create and self._store is False):
+            if self._store is None:
                 self._store = Store(self.settings, create=create)
             return self._store
 
