@@ -192,8 +192,9 @@ def score_candidates(
     sources = _source_names(passages)
     cosines = embeddings.cosines(query_embedding, candidates)
     ents = embeddings.entities(candidates)
+    title_terms_of = {p.chunk_id: set(vocab.terms(p.title)) for p in passages}
     for cand, cosine, found in zip(candidates, cosines, ents, strict=True):
-        title_terms = set(vocab.terms(cand.passage.title))
+        title_terms = title_terms_of[cand.passage.chunk_id]
         hit = sum(w for t, w in weights.items() if t in cand.terms)
         hit += 0.5 * sum(w for t, w in weights.items() if t in title_terms - cand.terms)
         cand.dense = float(cosine)

@@ -104,11 +104,13 @@ class HybridRetriever:
         self._lock = threading.Lock()
         self._bm25 = None
         self._columns: tuple | None = None
+        self._masks: dict[SearchFilters, tuple[list[int] | None, int]] = {}
         self.vocabulary: Vocabulary | None = None
 
     def refresh(self) -> None:
         with self._lock:
             self._bm25 = None
+            self._masks.clear()
 
     def _ensure_bm25(self) -> None:
         import numpy as np
@@ -146,28 +148,44 @@ class HybridRetriever:
         self._bm25 = bm25
 
     def _bm25_retrieve(self, query: str, filters: SearchFilters, k: int):
-        import numpy as np
         from llama_index.core.schema import QueryBundle
 
         with self._lock:
             self._ensure_bm25()
             if not self._bm25:
                 return []
-            ts, sources = self._columns
-            mask = np.ones(len(ts), dtype=bool)
-            if filters.as_of:
-                mask &= ts <= _ts(filters.as_of)
-            if filters.date_from:
-                mask &= ts >= _ts(filters.date_from)
-            if filters.sources:
-                mask &= np.isin(sources, list(filters.sources))
-            allowed = int(mask.sum())
+            weight_mask, allowed = self._weight_mask(filters)
             if allowed == 0:
                 return []
-            self._bm25.corpus_weight_mask = mask.astype(int).tolist() if allowed < len(ts) else None
+            self._bm25.corpus_weight_mask = weight_mask
             self._bm25.similarity_top_k = min(k, allowed)
             results = self._bm25.retrieve(QueryBundle(query))
         return [r for r in results if r.score > 0]
+
+    def _weight_mask(self, filters: SearchFilters) -> tuple[list[int] | None, int]:
+        """BM25's 0/1 mask for ``filters`` (None: everything allowed) and how many pass.
+
+        Cached per filter, so a repeated filter does not rebuild a list the size of the corpus.
+        """
+        import numpy as np
+
+        cached = self._masks.get(filters)
+        if cached is not None:
+            return cached
+        ts, sources = self._columns
+        mask = np.ones(len(ts), dtype=bool)
+        if filters.as_of:
+            mask &= ts <= _ts(filters.as_of)
+        if filters.date_from:
+            mask &= ts >= _ts(filters.date_from)
+        if filters.sources:
+            mask &= np.isin(sources, list(filters.sources))
+        allowed = int(mask.sum())
+        result = (mask.astype(int).tolist() if allowed < len(ts) else None), allowed
+        if len(self._masks) >= 64:
+            self._masks.clear()
+        self._masks[filters] = result
+        return result
 
     def ensure_ready(self) -> Vocabulary:
         with self._lock:
