@@ -77,6 +77,15 @@ class Citation:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class AnswerSentence:
+    """One sentence of an answer with the citation numbers it ends with."""
+
+    text: str  # as shown, markers included: "The Islamic Resistance in Iraq [1]."
+    markers: tuple[int, ...] = ()
+    supported: bool = True  # its names, numbers and dates occur in the evidence it cites
+
+
 @dataclass
 class Answer:
     """What the assistant says, with the evidence behind it. A refusal carries no citations."""
@@ -88,6 +97,11 @@ class Answer:
     search_query: str = ""  # the question as resolved against the conversation
     retrieved: list[Passage] = field(default_factory=list)
     confidence: float = 0.0
+    short_answer: str | None = None  # the answer phrase; None for why/how and refusals
+    sentences: list[AnswerSentence] = field(default_factory=list)
+    backend: str = "extractive"  # which answer backend wrote ``answer``
+    notice: str = ""  # e.g. the LLM could not be reached and the extractive answer is shown
+    date_range: tuple[str, str] | None = None  # (from, until) read from the question's words
 
     def to_dict(self) -> dict[str, Any]:
         """The public JSON shape (what ``assistant ask --json`` prints)."""
@@ -104,7 +118,15 @@ class Answer:
         )
         return {
             "answer": self.answer,
+            "short_answer": self.short_answer,
             "abstained": self.abstained,
+            "backend": self.backend,
+            "notice": self.notice,
+            "date_range": list(self.date_range) if self.date_range else None,
+            "sentences": [
+                {"text": s.text, "markers": list(s.markers), "supported": s.supported}
+                for s in self.sentences
+            ],
             "citations": [{k: getattr(c, k) for k in keys} for c in self.citations],
         }
 

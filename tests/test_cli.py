@@ -28,7 +28,10 @@ def test_ask_json_shape(indexed, capsys):
     capsys.readouterr()
     assert main(["ask", "Who claimed the Haifa attack?", "--json", "--data-dir", str(indexed)]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"answer", "abstained", "citations"}
+    assert set(out) == {
+        "answer", "short_answer", "abstained", "backend", "notice", "date_range", "sentences",
+        "citations",
+    }  # fmt: skip
     assert out["abstained"] is False
     assert out["citations"] and set(out["citations"][0]) == CITATION_KEYS
     assert out["citations"][0]["n"] == 1
