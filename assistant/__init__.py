@@ -7,7 +7,9 @@ from assistant.errors import (
     BackendUnavailable,
     EmbeddingMismatch,
     IndexMissing,
+    InvalidInput,
     InvalidQuestion,
+    UploadRefused,
 )
 from assistant.settings import Settings, get_settings
 from assistant.types import Answer, Citation, IngestSummary
@@ -17,8 +19,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Answer", "Assistant", "AssistantError", "BackendUnavailable",
-    "Citation", "EmbeddingMismatch", "IndexMissing", "IngestSummary", "InvalidQuestion",
-    "Settings", "get_settings",
+    "Citation", "EmbeddingMismatch", "IndexMissing", "IngestSummary", "InvalidInput",
+    "InvalidQuestion", "Settings", "UploadRefused", "get_settings",
 ]  # fmt: skip
 
 

@@ -42,30 +42,13 @@ class ResolvedQuestion:
 
 
 def normalize_history(history: Any) -> list[Turn]:
-    """Turns from ``[(q, a), ...]``, ``[{"role", "content"}, ...]`` or ``[Answer, ...]``."""
-    if not history:
-        return []
-    turns: list[Turn] = []
-    pending_question = ""
-    for item in history:
-        if isinstance(item, Turn):
-            turns.append(item)
-        elif isinstance(item, (tuple, list)) and len(item) == 2:
-            turns.append(Turn(str(item[0] or ""), str(item[1] or "")))
-        elif isinstance(item, dict) and "role" in item:
-            content = item.get("content") or ""
-            if not isinstance(content, str):
-                content = " ".join(str(c.get("text", "")) for c in content if isinstance(c, dict))
-            if item["role"] == "user":
-                pending_question = content
-            elif item["role"] == "assistant":
-                turns.append(Turn(pending_question, content))
-                pending_question = ""
-        elif hasattr(item, "answer") and hasattr(item, "question"):
-            turns.append(Turn(item.question, item.answer))
-        else:
-            raise TypeError(f"cannot read a conversation turn from {type(item).__name__}")
-    return turns
+    """Turns from ``[(q, a), ...]``, ``[{"role", "content"}, ...]`` or ``[Answer, ...]``.
+
+    A bad shape raises ``InvalidInput``; the checks live in ``assistant.validation``.
+    """
+    from assistant.validation import check_history
+
+    return check_history(history)
 
 
 def is_follow_up(question: str, content_terms: int) -> bool:

@@ -7,20 +7,37 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import InvalidQuestion
+from assistant.errors import InvalidInput
 from assistant.settings import Settings, get_settings
 from assistant.types import Answer, IngestSummary
+from assistant.validation import (
+    check_date,
+    check_date_range,
+    check_flag,
+    check_history,
+    check_path,
+    check_progress,
+    check_question,
+    check_sources,
+    check_text_id,
+)
 
 
-def _as_date(value: date | str | None, name: str) -> date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, date):
-        return value
+def _settings(settings: Settings | dict[str, Any] | None) -> Settings:
+    """Settings, with a bad value (argument or ASSISTANT_... variable) as a one-line error."""
+    from pydantic import ValidationError
+
     try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise InvalidQuestion(f"{name} must be a date YYYY-MM-DD, not {value!r}.") from None
+        return get_settings(settings)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidInput(
+            f"Setting {where or 'settings'} is invalid: {first['msg']} "
+            "(check the argument or the ASSISTANT_... environment variables)."
+        ) from None
+    except TypeError:
+        raise InvalidInput("settings must be a Settings object or a dict of overrides.") from None
 
 
 class Assistant:
@@ -36,10 +53,10 @@ class Assistant:
         settings: Settings | dict[str, Any] | None = None,
         embed_model=None,
     ) -> None:
-        self.settings = get_settings(settings)
+        self.settings = _settings(settings)
         if data_dir is not None:
             self.settings = self.settings.model_copy(deep=True)
-            self.settings.store.data_dir = Path(data_dir)
+            self.settings.store.data_dir = check_path(data_dir, "data_dir")
         self._embed_model = embed_model
         self._store = None
         self._retriever = None
@@ -94,6 +111,8 @@ class Assistant:
         """Add, update (and with ``sync`` remove) the articles under ``path``."""
         from assistant.indexing import ingest
 
+        path = check_path(path, "path")
+        sync, progress = check_flag(sync, "sync"), check_progress(progress)
         with self._lock:
             store = self._open(create=True)
             summary = ingest(store, self.embed_model, self.settings, path, sync, progress)
@@ -111,36 +130,26 @@ class Assistant:
     ) -> Answer:
         """Answer ``question`` from the articles; ``history`` holds the earlier turns."""
         from assistant.answering import compose, missing_share, score_candidates
-        from assistant.conversation import normalize_history, resolve
+        from assistant.conversation import resolve
         from assistant.retrieval import SearchFilters
 
-        question = self._check_question(question)
-        filters = SearchFilters(
-            as_of=_as_date(as_of, "as_of"),
-            date_from=_as_date(date_from, "date_from"),
-            sources=tuple(sources or ()),
-        )
+        checked = check_question(question, self.settings.answer.max_question_chars)
+        question = checked.text
+        as_of, date_from = check_date(as_of, "as_of"), check_date(date_from, "date_from")
+        check_date_range(date_from, as_of)
+        filters = SearchFilters(as_of=as_of, date_from=date_from, sources=check_sources(sources))
+        turns = check_history(history)
         retriever = self.retriever
         vocab = retriever.ensure_ready()
-        turns = normalize_history(history)
         resolved = resolve(question, turns, len(vocab.terms(question)))
         query_embedding = self.embed_model.get_query_embedding(resolved.search_query)
         passages = retriever.retrieve(resolved.search_query, filters, None, query_embedding)
         candidates = score_candidates(resolved, passages, vocab, self.sentences, query_embedding)
         missing = missing_share(resolved, passages, vocab)
-        return compose(resolved, candidates, self.settings.answer, passages, missing)
-
-    def _check_question(self, question: str) -> str:
-        if not isinstance(question, str) or not question.strip():
-            raise InvalidQuestion("The question is empty: type a question about the articles.")
-        question = " ".join(question.split())
-        limit = self.settings.answer.max_question_chars
-        if len(question) > limit:
-            raise InvalidQuestion(
-                f"The question is {len(question):,} characters long; the limit is {limit:,}. "
-                "Ask something shorter."
-            )
-        return question
+        answer = compose(resolved, candidates, self.settings.answer, passages, missing)
+        if checked.notice:
+            answer.notice = " ".join(x for x in (checked.notice, answer.notice) if x)
+        return answer
 
     def articles(self):
         """The indexed articles' records, newest first."""
@@ -148,7 +157,7 @@ class Assistant:
         return sorted(records, key=lambda r: (r.published_at, r.title), reverse=True)
 
     def article_text(self, article_id: str) -> str | None:
-        return self.store.article_text(article_id)
+        return self.store.article_text(check_text_id(article_id, "article_id"))
 
     def stats(self) -> dict[str, int]:
         store = self.store

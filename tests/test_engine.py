@@ -2,7 +2,7 @@
 
 import pytest
 
-from assistant import EmbeddingMismatch, IndexMissing, InvalidQuestion
+from assistant import EmbeddingMismatch, IndexMissing, InvalidInput, InvalidQuestion
 from tests.conftest import write_article
 
 HAIFA_SENTENCE = (
@@ -94,7 +94,7 @@ def test_invalid_questions(seed_assistant, question):
 
 
 def test_bad_as_of_date(seed_assistant):
-    with pytest.raises(InvalidQuestion, match="YYYY-MM-DD"):
+    with pytest.raises(InvalidInput, match="YYYY-MM-DD"):
         seed_assistant.ask("Who claimed the Haifa attack?", as_of="last week")
 
 

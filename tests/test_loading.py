@@ -84,7 +84,7 @@ def test_jsonl_good_and_broken_lines(tmp_path):
     reasons = dict(rejected)
     assert "invalid JSON" in reasons[f"{path} line 2"]
     assert "missing 'text'" in reasons[f"{path} line 3"]
-    assert "unreadable date" in reasons[f"{path} line 4"]
+    assert "published_at: 'yesterday' is not a date" in reasons[f"{path} line 4"]
     assert "not a JSON object" in reasons[f"{path} line 5"]
 
 
@@ -100,7 +100,7 @@ def test_unsupported_binary_empty_and_bad_front_matter(tmp_path):
     assert "unsupported file type '.pdf'" in reasons["a.pdf"]
     assert "binary" in reasons["b.txt"]
     assert "no article text" in reasons["c.txt"]
-    assert "unreadable date" in reasons["d.md"]
+    assert "date: '32 Foo' is not a date" in reasons["d.md"]
     assert "key: value" in reasons["e.md"]
 
 
