@@ -158,10 +158,13 @@ def load_path(path: Path) -> tuple[list[Article], list[tuple[str, str]]]:
     return articles, rejected
 
 
-def read_file(file: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+def read_file(file: Path, limit: int = MAX_FILE_BYTES, follow_symlinks: bool = True) -> bytes:
     """The bytes of a regular file, without following a FIFO or device into a hang and without
     reading more than ``limit`` bytes; OSError or ValueError saying why not."""
-    fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    if not follow_symlinks:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(file, flags)
     with os.fdopen(fd, "rb") as handle:
         info = os.fstat(handle.fileno())
         if not stat.S_ISREG(info.st_mode):
@@ -177,11 +180,8 @@ def read_file(file: Path, limit: int = MAX_FILE_BYTES) -> bytes:
 def load_file(file: Path) -> tuple[list[Article], list[tuple[str, str]]]:
     """Articles in one file (JSON Lines may hold many) and any rejections."""
     name = path_text(file)
-    suffix = file.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        accepted = ", ".join(sorted(SUPPORTED_SUFFIXES))
-        shown = clean_text(suffix or file.name)
-        return [], [(name, f"unsupported file type '{shown}' (accepted: {accepted})")]
+    if file.suffix.lower() not in SUPPORTED_SUFFIXES:
+        return [], [(name, unsupported_reason(file.name))]
     reason = _skip_reason(file)
     if reason is not None:
         return [], [(name, reason)]
@@ -191,11 +191,24 @@ def load_file(file: Path) -> tuple[list[Article], list[tuple[str, str]]]:
         return [], [(name, f"cannot read file: {exc.strerror or exc}")]
     except ValueError as exc:
         return [], [(name, str(exc))]
+    return parse_bytes(raw, name, path_text(file.resolve()))
+
+
+def unsupported_reason(file_name: str) -> str:
+    suffix = Path(file_name).suffix.lower()
+    accepted = ", ".join(sorted(SUPPORTED_SUFFIXES))
+    return f"unsupported file type '{clean_text(suffix or file_name)}' (accepted: {accepted})"
+
+
+def parse_bytes(raw: bytes, name: str, origin: str) -> tuple[list[Article], list[tuple[str, str]]]:
+    """Articles in the bytes of a file called ``name`` (its suffix picks the format)."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        return [], [(name, unsupported_reason(name))]
     try:
         text = decode(raw)
     except ValueError as exc:
         return [], [(name, str(exc))]
-    origin = path_text(file.resolve())
     if suffix in JSONL_SUFFIXES:
         articles, rejected = parse_jsonl(text, origin, name)
         return [clean_article(a) for a in articles], rejected

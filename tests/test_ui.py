@@ -50,7 +50,7 @@ def test_refusal_has_no_sources():
 def test_answer_markdown_keeps_the_answer_on_the_first_line():
     text = answer_markdown(Answer("Claim [1]", False, [_citation()]))
     assert text.split("\n")[0] == "Claim [1]"
-    assert "> The <key> sentence here." in text
+    assert "> The &lt;key&gt; sentence here." in text  # article text is escaped
 
 
 def test_stream_chunks_grow_to_the_full_text():
