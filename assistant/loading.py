@@ -158,9 +158,11 @@ def load_path(path: Path) -> tuple[list[Article], list[tuple[str, str]]]:
     return articles, rejected
 
 
-def read_file(file: Path, limit: int = MAX_FILE_BYTES, follow_symlinks: bool = True) -> bytes:
+def read_file(file: Path, limit: int | None = None, follow_symlinks: bool = True) -> bytes:
     """The bytes of a regular file, without following a FIFO or device into a hang and without
-    reading more than ``limit`` bytes; OSError or ValueError saying why not."""
+    reading more than ``limit`` bytes (default ``MAX_FILE_BYTES``); OSError or ValueError
+    saying why not."""
+    limit = MAX_FILE_BYTES if limit is None else limit
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     if not follow_symlinks:
         flags |= getattr(os, "O_NOFOLLOW", 0)
@@ -390,6 +392,8 @@ def parse_jsonl(text: str, origin: str, name: str) -> tuple[list[Article], list[
         if not isinstance(obj, dict):
             rejected.append((where, "not a JSON object"))
             continue
+        # JSON escapes can spell lone surrogates ("\ud800"): repair before any use
+        obj = {k: clean_text(v) if isinstance(v, str) else v for k, v in obj.items()}
         body = obj.get("text")
         if not isinstance(body, str) or not body.strip():
             rejected.append((where, "missing 'text'"))

@@ -342,7 +342,6 @@ def ingest_uploads(
         except UploadRefused as exc:
             report.messages.append(f"**{shown}** refused: {escape_markdown(str(exc))}")
             continue
-        target_dir.mkdir(parents=True, exist_ok=True)
         target, same = _target(target_dir, name, data)
         origin = path_text(target.resolve())
         articles, rejected = parse_bytes(data, name, origin)
@@ -358,6 +357,7 @@ def ingest_uploads(
             )
             continue
         if not same:
+            target_dir.mkdir(parents=True, exist_ok=True)
             try:
                 with open(target, "xb") as handle:
                     handle.write(data)
