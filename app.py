@@ -71,9 +71,11 @@ def _blocks_class():
                 log.warning("refused a request: %s", " ".join(str(exc).split()))
                 refusal = UploadRefused(
                     "Upload refused: a file in the request did not arrive with it (it lies "
-                    "outside the upload folder of this app); only files sent with the upload are read."
+                    "outside the upload folder of this app); only files sent with the upload "
+                    "are read."
                 )
-                raise gr.Error(html.escape(str(refusal), quote=False), print_exception=False) from None
+                message = html.escape(str(refusal), quote=False)
+                raise gr.Error(message, print_exception=False) from None
             except Exception as exc:
                 message = exc.message if isinstance(exc, gr.Error) else str(exc)
                 first = " ".join(str(message).split("\n\n")[0].split())[:300]
@@ -108,6 +110,9 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
             return assistant.articles()
         except AssistantError:
             return []
+
+    def sources() -> list[str]:
+        return sorted({r.source for r in records() if r.source})
 
     def stats_text() -> str:
         try:
@@ -150,8 +155,7 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
         except Exception:
             log.exception("upload failed")
             message = "⚠️ The upload failed; the error was logged. Nothing else changed."
-        choices = sorted({r.source for r in records() if r.source})
-        return message, stats_text(), article_rows(records(), query), gr.update(choices=choices)
+        return message, stats_text(), article_rows(records(), query), gr.update(choices=sources())
 
     def welcome_text(found) -> str:
         return (
@@ -213,6 +217,10 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
             [chat.chatbot, chat.chatbot_state, sources_panel], api_visibility="private",
         )  # fmt: skip
         search.change(lambda q: article_rows(records(), q), search, table, api_visibility="private")
+        demo.load(  # a page opened after uploads lists them too
+            lambda q: (stats_text(), article_rows(records(), q), gr.update(choices=sources())),
+            search, [stats, table, source_pick], api_visibility="private",
+        )  # fmt: skip
         files.upload(
             upload, [files, search], [upload_result, stats, table, source_pick], api_name="upload"
         )
