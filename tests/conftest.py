@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -16,6 +17,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "corpus" / "000_62dedea8b5f1f4e6.txt"
+SECRET_CODE = f"7741-{secrets.token_hex(4)}"  # unique per run: no other run's files can match
+SECRET_TEXT = f"The vault code of Zorblat Industries is {SECRET_CODE}, said Ilse Brandvold."
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -150,3 +153,31 @@ def chromium():
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def secure_app(tmp_path_factory):
+    """The app on a copy of the seed corpus with its own upload folder, and a secret file
+    outside both: (url, corpus, upload folder, secret file, base folder with data/ and app.log).
+    Shared by the security tests and the fuzz suite."""
+    base = tmp_path_factory.mktemp("secure-app")
+    corpus, uploads = base / "corpus", base / "upload-folder"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus / SEED.name)
+    private = tmp_path_factory.mktemp("private")
+    secret = private / "notes.md"
+    secret.write_text(f"---\ntitle: Private notes\ndate: 2024-02-01\n---\n{SECRET_TEXT}\n")
+    with running_app(base, corpus, "--upload-dir", str(uploads)) as url:
+        yield url, corpus, uploads, secret, base
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The fuzz suite's tally (tests/test_fuzz.py), when it ran."""
+    fuzz = next((m for name, m in list(sys.modules.items()) if name.endswith("test_fuzz")), None)
+    report = getattr(fuzz, "REPORT", None)
+    if report:
+        terminalreporter.write_sep("-", "fuzz report (artifacts/fuzz-report.json)")
+        terminalreporter.write_line(
+            f"{report['inputs']} generated bad inputs, {report['stack_traces']} stack traces; "
+            f"by target: {report['by_target']}"
+        )

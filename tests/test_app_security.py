@@ -1,24 +1,20 @@
 """A hostile client against the real app: server files never read, article markup never run.
 
-The app is launched on a free loopback port with its own upload folder; a secret file lies
-outside the corpus. Gradio refuses any file reference outside the upload folder before
-copying it (``InvalidPathError``), and the upload handler checks again.
+The app (``secure_app`` in conftest) runs on a free loopback port with its own upload folder;
+a secret file lies outside the corpus. Gradio refuses any file reference outside the upload
+folder before copying it (``InvalidPathError``), and the upload handler checks again.
 """
 
 from __future__ import annotations
 
 import json
-import secrets
-import shutil
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import ROOT, SEED, chromium, running_app
+from tests.conftest import ROOT, SECRET_CODE, chromium
 
-CODE = f"7741-{secrets.token_hex(4)}"  # unique per run: no other run's files can match
-SECRET_TEXT = f"The vault code of Zorblat Industries is {CODE}, said treasurer Ilse Brandvold."
 HOSTILE = {
     "id": "hostile-1",
     "title": "Zephyrport <script>window.__xss=1;alert(1)</script> crane "
@@ -30,20 +26,6 @@ HOSTILE = {
     '<img src=x onerror="window.__xss=3;alert(6)"> <script>window.__xss=5</script> '
     "[more](javascript:alert(8)), officials said. Write to x@evil.org or ftp://evil.org/x.",
 }
-
-
-@pytest.fixture(scope="module")
-def secure_app(tmp_path_factory):
-    """(url, corpus, upload folder, secret file) of an app on the seed corpus."""
-    base = tmp_path_factory.mktemp("secure-app")
-    corpus, uploads = base / "corpus", base / "upload-folder"
-    corpus.mkdir()
-    shutil.copy(SEED, corpus / SEED.name)
-    private = tmp_path_factory.mktemp("private")
-    secret = private / "notes.md"
-    secret.write_text(f"---\ntitle: Private notes\ndate: 2024-02-01\n---\n{SECRET_TEXT}\n")
-    with running_app(base, corpus, "--upload-dir", str(uploads)) as url:
-        yield url, corpus, uploads, secret
 
 
 @pytest.fixture
@@ -67,9 +49,9 @@ def _text_under(folder: Path, needle: str) -> list[Path]:
 
 
 def _assert_secret_nowhere(secure_app, client):
-    url, corpus, uploads, secret = secure_app
+    url, corpus, uploads, secret, _ = secure_app
     for folder in (corpus, uploads, Path("/tmp/gradio")):
-        assert _text_under(folder, CODE) == [], folder
+        assert _text_under(folder, SECRET_CODE) == [], folder
     answer, sources = client.predict(
         "What is the vault code of Zorblat Industries?", api_name="/chat"
     )
@@ -104,7 +86,7 @@ def test_files_of_the_project_are_refused(secure_app, remote_client, target):
 def test_symlink_in_the_upload_folder_pointing_outside_is_refused(secure_app, remote_client):
     from gradio_client.exceptions import AppError
 
-    url, corpus, uploads, secret = secure_app
+    url, corpus, uploads, secret, _ = secure_app
     link = uploads / "planted" / "notes.md"
     link.parent.mkdir(parents=True, exist_ok=True)
     link.symlink_to(secret)
@@ -118,7 +100,7 @@ def test_symlink_in_the_upload_folder_pointing_outside_is_refused(secure_app, re
 
 @pytest.mark.slow
 def test_raw_http_request_with_a_server_path_is_refused(secure_app):
-    url, _, _, secret = secure_app
+    url, _, _, secret, _ = secure_app
     payload = {"data": [[{"path": str(secret), "meta": {"_type": "gradio.FileData"}}], ""]}
     event = httpx.post(f"{url}gradio_api/call/upload", json=payload, timeout=30).json()
     stream = httpx.get(f"{url}gradio_api/call/upload/{event['event_id']}", timeout=60).text
