@@ -67,6 +67,7 @@ def _traced_ingest(assistant, args):
 
     wrap("put_article", "store")
     wrap("delete_article", "delete")
+    assistant._open(create=True)  # as ingest does: the store first, then the model
     _trace("model-load start")
     assistant.embed_model  # noqa: B018  (loads the model)
     _trace("model-load done")
