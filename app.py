@@ -20,6 +20,7 @@ import html
 import logging
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -227,6 +228,10 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
     return demo
 
 
+def _stop(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default=os.environ.get("NEWSDESK_HOST", "127.0.0.1"))
@@ -271,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     demo = build_app(assistant, corpus, upload_dir)
     print(f"Uploads are received in {upload_dir}", file=sys.stderr)
     demo.queue(default_concurrency_limit=4)
+    signal.signal(signal.SIGTERM, _stop)  # close cleanly, so the upload folder is removed
     demo.launch(
         server_name=args.host, server_port=args.port, css=CSS, show_error=False,
         blocked_paths=[str(p) for p in blocked], max_file_size="50mb",

@@ -126,9 +126,14 @@ class Assistant:
         history: Any = None,
         as_of: date | str | None = None,
         date_from: date | str | None = None,
-        sources: list[str] | tuple[str, ...] | None = None,
+        sources: str | list[str] | tuple[str, ...] | None = None,
     ) -> Answer:
-        """Answer ``question`` from the articles; ``history`` holds the earlier turns."""
+        """Answer ``question`` from the articles; ``history`` holds the earlier turns.
+
+        Every argument is checked first (``assistant.validation``): a bad one raises
+        ``InvalidInput``/``InvalidQuestion`` with a one-line message; repaired text is noted in
+        ``answer.notice``.
+        """
         from assistant.answering import compose, missing_share, score_candidates
         from assistant.conversation import resolve
         from assistant.retrieval import SearchFilters

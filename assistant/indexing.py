@@ -7,6 +7,7 @@ embeds the article again. Chunk ids are ``<article_id>:<n>``, so nothing is ever
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -120,8 +121,12 @@ def ingest(
         store.delete_article(orphan)
 
     if sync:
+        loaded = {a.origin.split("#", 1)[0] for a in articles}
         for record in existing.values():
             if record.id not in seen_ids and _under(record.origin, root):
+                file = record.origin.split("#", 1)[0]
+                if file not in loaded and os.path.lexists(file):
+                    continue  # the file is still there but refused now: keep what was indexed
                 replaced_by_update = any(r == record.id for _, r in to_embed)
                 if not replaced_by_update:
                     store.delete_article(record.id)
