@@ -65,9 +65,18 @@ text = st.one_of(
         lambda k: {"long": "x" * 1001, "long-accented": "é" * 999 + "\ud800",
                    "repeated": "Who? " * 300}.get(k, k)),
 )  # fmt: skip
+
+
+class Opaque:
+    """Some object no input check knows about."""
+
+    def __repr__(self) -> str:
+        return "Opaque()"
+
+
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.binary(max_size=20),
-    st.just(object()), st.just(date(2024, 2, 1)), st.just(Ellipsis),
+    st.just(Opaque()), st.just(date(2024, 2, 1)), st.just(Ellipsis),
 )  # fmt: skip
 questions = st.one_of(text, scalars, st.lists(text, max_size=2), st.dictionaries(text, text))
 
