@@ -143,6 +143,8 @@ def cmd_chat(args) -> int:
         if question == "/new":
             history.clear()
             continue
+        if not interactive and not args.json:  # a transcript: each question before its answer
+            print(f"> {question}", flush=True)
         try:
             answer = assistant.ask(question, history=history, **_ask_kwargs(args))
         except Exception as exc:  # one bad line never ends the conversation

@@ -9,7 +9,7 @@ from typing import Any
 
 from assistant.errors import InvalidInput
 from assistant.settings import Settings, get_settings
-from assistant.types import Answer, IngestSummary
+from assistant.types import Answer, IngestSummary, Removal
 from assistant.validation import (
     check_date,
     check_date_range,
@@ -119,6 +119,20 @@ class Assistant:
             if self._retriever is not None:
                 self._retriever.refresh()
         return summary
+
+    def remove(self, article_id: str, corpus_dir: str | Path | None = None) -> Removal:
+        """Take one article out of the index; with ``corpus_dir``, also delete its file when
+        it lies there and holds only this article (``indexing.remove``)."""
+        from assistant.indexing import remove
+
+        article_id = check_text_id(article_id, "article_id")
+        if corpus_dir is not None:
+            corpus_dir = check_path(corpus_dir, "corpus_dir")
+        with self._lock:
+            removal = remove(self.store, article_id, corpus_dir)
+            if self._retriever is not None:
+                self._retriever.refresh()
+        return removal
 
     def ask(
         self,

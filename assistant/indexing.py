@@ -14,11 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from assistant.chunking import chunk_article
-from assistant.errors import AssistantError
-from assistant.loading import content_hash, load_path, text_hash
+from assistant.errors import AssistantError, InvalidInput
+from assistant.loading import content_hash, load_file, load_path, path_text, text_hash
 from assistant.settings import Settings
 from assistant.store import ArticleRecord, Store, date_key
-from assistant.types import Article, Chunk, IngestSummary
+from assistant.types import Article, Chunk, IngestSummary, Removal
 
 # Called with (articles done, articles to embed, chunks embedded so far).
 Progress = Callable[[int, int, int], None]
@@ -172,6 +172,60 @@ def ingest(
     report(done, len(to_embed), summary.chunks_added, final=True)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def remove(store: Store, article_id: str, corpus_dir: str | Path | None = None) -> Removal:
+    """Take one article out of the index (its chunks, then its record).
+
+    Its file is deleted too when it lies inside ``corpus_dir`` and holds this article alone,
+    so that a later ``ingest --sync`` of the corpus does not bring it back; otherwise the file
+    stays and the result says why. The file goes first: should the process stop in between,
+    the next ``--sync`` finishes the removal.
+    """
+    record = store.article_records().get(article_id)
+    if record is None:
+        raise InvalidInput(
+            f"No indexed article has the id {article_id!r}; it may have been removed already."
+        )
+    file, kept = _removable_file(store, record, corpus_dir)
+    if file is not None:
+        try:
+            file.unlink()
+        except OSError as exc:
+            raise AssistantError(
+                f"Cannot delete {file.name} ({exc.strerror or exc}); nothing was removed."
+            ) from None
+    store.delete_article(article_id)
+    return Removal(article_id, record.title, path_text(file) if file else "", kept)
+
+
+def _removable_file(
+    store: Store, record: ArticleRecord, corpus_dir: str | Path | None
+) -> tuple[Path | None, str]:
+    """The file to delete with ``record``'s article, or None and why it is kept."""
+    if corpus_dir is None:
+        return None, ""
+    origin = record.origin.split("#", 1)[0]
+    if not origin:
+        return None, "it came from no file."
+    path = Path(origin)
+    if not os.path.lexists(path):
+        return None, "its file is already gone."
+    name = path.name
+    if not path.parent.resolve().is_relative_to(Path(corpus_dir).resolve()):
+        return None, f"its file {name} lies outside the corpus folder and stays there."
+    others = [
+        r.id
+        for r in store.article_records().values()
+        if r.id != record.id and r.origin.split("#", 1)[0] == origin
+    ]
+    found, _ = load_file(path)
+    if others or {a.id for a in found} - {record.id}:
+        return None, (
+            f"its file {name} holds other articles too and stays: remove the article from it "
+            "by hand, or the next sync of the corpus adds it again."
+        )
+    return path, ""
 
 
 def _record_of(article: Article, n_chunks: int) -> ArticleRecord:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -129,6 +130,22 @@ class Answer:
             ],
             "citations": [{k: getattr(c, k) for k in keys} for c in self.citations],
         }
+
+
+@dataclass(frozen=True)
+class Removal:
+    """What removing one article did: always out of the index; its file deleted or kept."""
+
+    article_id: str
+    title: str
+    file_deleted: str = ""  # the file deleted from the corpus folder, or ""
+    file_kept: str = ""  # why its file stays where it is ("" when deleted or there is none)
+
+    def line(self) -> str:
+        text = f"Removed “{self.title or self.article_id}” from the index"
+        if self.file_deleted:
+            return f"{text} and deleted its file {Path(self.file_deleted).name}."
+        return f"{text}; {self.file_kept}" if self.file_kept else f"{text}."
 
 
 @dataclass

@@ -66,6 +66,20 @@ def test_chat_from_a_pipe_keeps_the_conversation(indexed, capsys, monkeypatch):
     assert lines[1]["answer"] != lines[0]["answer"] and not lines[1]["abstained"]
 
 
+def test_chat_from_a_pipe_echoes_each_question_before_its_answer(indexed, capsys, monkeypatch):
+    import io
+
+    capsys.readouterr()
+    questions = "Which group suspended its attacks?\n\nWhy did it do that?\n"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(questions))
+    assert main(["chat", "--data-dir", str(indexed)]) == 0
+    out = capsys.readouterr().out
+    first = out.index("> Which group suspended its attacks?\n")
+    second = out.index("> Why did it do that?\n")
+    assert first == 0 and "Kataib Hezbollah" in out[first:second]
+    assert "Sources:" in out[second:]
+
+
 @pytest.mark.parametrize(
     ("question", "message"),
     [("", "question is empty"), ("y" * 2000, "limit is 1,000")],

@@ -130,3 +130,72 @@ def test_sync_keeps_an_article_whose_file_turned_bad(make_assistant, seed_corpus
     assert _chunk_ids(assistant) == before
     path.unlink()
     assert len(assistant.ingest(seed_corpus, sync=True, progress=False).removed) == 1
+
+
+# --- removing one article ---
+
+
+def test_remove_deletes_the_article_and_its_own_file(make_assistant, seed_corpus):
+    other = write_article(seed_corpus, "rain.md", "Rain fell across the Zelda valley all week.",
+                          title="Rain", date="2024-02-02")  # fmt: skip
+    assistant = make_assistant()
+    assistant.ingest(seed_corpus, progress=False)
+    [rain] = [r for r in assistant.articles() if r.title == "Rain"]
+    found = assistant.ask("Where did rain fall all week in the Zelda valley?").retrieved
+    assert rain.id in {p.article_id for p in found}  # the keyword index is built
+    removal = assistant.remove(rain.id, seed_corpus)
+    assert removal.file_deleted.endswith("rain.md") and not other.exists()
+    assert "deleted its file rain.md" in removal.line()
+    assert [r.title for r in assistant.articles()] != ["Rain"]
+    assert all(not i.startswith(rain.id) for i in _chunk_ids(assistant))
+    found = assistant.ask("Where did rain fall all week in the Zelda valley?").retrieved
+    assert rain.id not in {p.article_id for p in found}  # the keyword index follows
+    assert assistant.ingest(seed_corpus, sync=True, progress=False).added == []
+
+
+def test_remove_keeps_a_file_holding_other_articles(make_assistant, tmp_path):
+    import json
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    lines = [{"id": "one", "title": "One", "text": "The first story is about a red kite."},
+             {"id": "two", "title": "Two", "text": "The second story is about a blue heron."}]  # fmt: skip
+    feed = corpus / "feed.jsonl"
+    feed.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    assistant = make_assistant()
+    assistant.ingest(corpus, progress=False)
+    removal = assistant.remove("one", corpus)
+    assert feed.exists() and removal.file_deleted == ""
+    assert "holds other articles too" in removal.file_kept
+    assert [r.id for r in assistant.articles()] == ["two"]
+
+
+def test_remove_never_deletes_outside_the_corpus_folder(make_assistant, tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    path = write_article(outside, "x.md", "The ferry sailed at dawn.", title="Ferry")
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    assistant = make_assistant()
+    [article_id] = assistant.ingest(path, progress=False).added
+    removal = assistant.remove(article_id, corpus)
+    assert path.exists() and "outside the corpus folder" in removal.file_kept
+    assert assistant.articles() == []
+
+
+def test_remove_without_a_corpus_folder_touches_no_file(make_assistant, seed_corpus):
+    assistant = make_assistant()
+    [article_id] = assistant.ingest(seed_corpus, progress=False).added
+    assert assistant.remove(article_id).file_deleted == ""
+    assert (seed_corpus / SEED.name).exists() and assistant.stats()["articles"] == 0
+
+
+def test_remove_of_an_unknown_id_is_a_clear_error(make_assistant, seed_corpus):
+    from assistant.errors import InvalidInput
+
+    assistant = make_assistant()
+    assistant.ingest(seed_corpus, progress=False)
+    with pytest.raises(InvalidInput, match="No indexed article has the id 'nope'"):
+        assistant.remove("nope", seed_corpus)
+    with pytest.raises(InvalidInput, match="article_id must be text"):
+        assistant.remove(5)
