@@ -3,7 +3,10 @@
     python app.py [--host 127.0.0.1] [--port 7860] [--corpus corpus/] [--data-dir data/]
                   [--upload-dir DIR]
 
-A thin layer: the logic lives in ``assistant.ui`` and ``assistant.engine``.
+A thin layer: what is shown lives in ``assistant.ui``, the conversation in ``assistant.session``,
+suggestions in ``assistant.suggestions``, the live corpus state in ``assistant.snapshot``,
+uploads in ``assistant.uploads``, feedback in ``assistant.feedback``; styles and the page
+script in ``web/``.
 
 What the app reads: its index, its corpus folder (on start), and files sent with an upload
 request. Uploads land in the app's own upload folder (``GRADIO_TEMP_DIR``, a fresh private
@@ -11,8 +14,6 @@ temporary folder unless ``--upload-dir`` names one); Gradio refuses any file ref
 it before copying anything, and the upload handler checks again (links resolved) before
 reading a byte.
 """
-
-from __future__ import annotations
 
 import argparse
 import atexit
@@ -32,13 +33,23 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 log = logging.getLogger("newsdesk.app")
 ROOT = Path(__file__).resolve().parent
 
-CSS = """
-.nd-sources { font-size: 0.92em; }
-.nd-source { margin-bottom: 0.9em; }
-.nd-meta { color: #666; font-size: 0.9em; }
-.nd-passage { margin: 0.3em 0 0 0; padding-left: 0.7em; border-left: 3px solid #ccc; }
-.nd-passage mark { background: #ffe58a; padding: 0 2px; }
-.nd-empty { color: #888; }
+WEB = ROOT / "web"
+POLL_SECONDS = 5.0  # how often each open page checks whether the index changed
+N_EXAMPLES = 4
+N_FOLLOW_UPS = 3
+SOURCES_JS = """
+element.addEventListener('click', (event) => {
+  const open = event.target.closest('.nd-open[data-article]');
+  if (open) trigger('click', {article: open.dataset.article, turn: Number(open.dataset.turn)});
+});
+"""
+ARTICLE_JS = """
+const first = () => {
+  const mark = element.querySelector('mark');
+  if (mark) mark.scrollIntoView({block: 'center'});
+};
+watch('value', first);
+setTimeout(first, 80);
 """
 
 
@@ -90,141 +101,352 @@ def _blocks_class():
 
 
 def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
+    """The Gradio app over ``assistant``: the Chat tab (answers, sources, filters, examples,
+    follow-ups, feedback, export), the Corpus tab (list, uploads, removal) and the ``/chat``
+    and ``/upload`` API endpoints."""
     upload_root = use_upload_folder(upload_dir or tempfile.mkdtemp(prefix="newsdesk-uploads-"))
 
     import gradio as gr
 
-    from assistant.errors import AssistantError
-    from assistant.ui import (
-        answer_markdown,
-        article_rows,
-        escape_markdown,
-        example_questions,
-        ingest_uploads,
-        plain_history,
-        sources_html,
-        stream_chunks,
-    )
+    from assistant import feedback, session, ui
+    from assistant.errors import AssistantError, InvalidInput
+    from assistant.snapshot import LiveCorpus
+    from assistant.suggestions import example_questions, follow_up_questions
+    from assistant.uploads import ingest_uploads
 
-    def records():
+    corpus_dir = Path(corpus_dir)
+    live = LiveCorpus(assistant, examples=example_questions)
+    exports = Path(tempfile.mkdtemp(prefix="newsdesk-exports-"))
+    atexit.register(shutil.rmtree, exports, ignore_errors=True)
+    feedback_file = Path(assistant.settings.store.data_dir) / feedback.FEEDBACK_FILE
+    private = {"api_visibility": "private"}
+
+    # --- what the handlers compute (the logic itself lives in assistant.*) ---
+
+    def stats_text(snap) -> str:
+        return (
+            f"⚠️ {ui.escape_markdown(snap.error)}"
+            if snap.error
+            else ui.corpus_stats(len(snap.records), snap.chunks)
+        )
+
+    def article_view(article_id, citations=()):
         try:
-            return assistant.articles()
+            text = assistant.article_text(article_id)
         except AssistantError:
+            text = None
+        record = live.snapshot().record(article_id)
+        cited = next((c for c in citations if c.article_id == article_id), None)
+        meta = record or cited
+        fields = {k: getattr(meta, k, "") for k in ("title", "source", "published_at", "url")}
+        return gr.update(visible=True), ui.article_html(article_id, text, citations=citations,
+                                                        **fields)  # fmt: skip
+
+    def suggestions_for(answer) -> list[str]:
+        if answer is None or answer.abstained or not answer.citations:
+            return []
+        try:
+            text = assistant.article_text(answer.citations[0].article_id)
+            return follow_up_questions(answer, text, limit=N_FOLLOW_UPS)
+        except Exception:  # suggestions are a nicety: never fail an answer over them
+            log.exception("follow-up suggestions failed")
             return []
 
-    def sources() -> list[str]:
-        return sorted({r.source for r in records() if r.source})
+    def turn_outputs(turns, filters):
+        """Everything a finished turn updates: chat, question box, turns, panel, follow-ups,
+        date chip, export."""
+        answer = turns[-1].answer if turns else None
+        follow = suggestions_for(answer)
+        chip = ""
+        if answer is not None and answer.date_range and not (filters and filters.date_from):
+            chip = ui.date_chip(answer.date_range)
+        export = session.write_export(turns, exports) if turns else None
+        return [
+            ui.chat_messages(turns),
+            "",
+            turns,
+            ui.sources_panel([(t.question, t.answer) for t in turns]),
+            gr.update(visible=bool(follow)),
+            *[gr.update(value=q, visible=True) for q in follow],
+            *[gr.update(value="", visible=False)] * (N_FOLLOW_UPS - len(follow)),
+            gr.update(value=chip, visible=bool(chip)),
+            gr.update(value=str(export) if export else None, interactive=bool(export)),
+        ]
 
-    def stats_text() -> str:
-        try:
-            s = assistant.stats()
-        except AssistantError as exc:
-            return f"⚠️ {escape_markdown(str(exc))}"
-        return f"**{s['articles']:,} articles**, {s['chunks']:,} passages indexed."
-
-    def respond(message, history, date_from, date_to, sources):
-        try:
-            answer = assistant.ask(
-                message, history=plain_history(history), as_of=date_to or None,
-                date_from=date_from or None, sources=sources or None,
-            )  # fmt: skip
-        except AssistantError as exc:
-            yield f"⚠️ {escape_markdown(str(exc))}", sources_html(None)
+    def respond(message, turns, date_from, date_until, sources):
+        question = message if isinstance(message, str) else ""
+        turns = list(turns or [])
+        rest = [gr.skip()] * (len(respond_outputs) - 2)
+        if not question.strip():
+            yield [gr.skip()] * len(respond_outputs)
             return
-        except Exception:  # keep serving; the details go to the server log
-            log.exception("answering failed")
-            yield (
-                "⚠️ Something went wrong while answering; the error was logged.",
-                sources_html(None),
-            )
+        try:
+            filters = session.read_filters(date_from, date_until, sources)
+        except InvalidInput as exc:
+            yield turn_outputs([*turns, session.Turn(question, error=str(exc))], None)
             return
-        text = answer_markdown(answer)
-        first, _, rest = text.partition("\n")
-        for partial in stream_chunks(first):
-            yield partial, sources_html(None)
-        yield text, sources_html(answer)
+        yield [ui.chat_messages(turns, (question, "")), "", *rest]
+        for item in session.answer_stream(assistant, question, turns, filters):
+            if isinstance(item, str):
+                yield [ui.chat_messages(turns, (question, item)), gr.skip(), *rest]
+            else:
+                turns.append(item)
+        yield turn_outputs(turns, filters)
 
-    def upload(files, query):
+    def new_conversation():
+        return turn_outputs([], None)
+
+    def drop_question_dates(turns):
+        """The chip's ✕: ask the last question again over all dates, said explicitly by
+        setting From to the earliest indexed day (the engine reads dates from a question's
+        words only when no From is given)."""
+        earliest = live.snapshot().earliest
+        if not turns or not earliest:
+            return gr.skip(), gr.skip(), "", gr.update(visible=False)
+        return earliest, turns[:-1], turns[-1].question, gr.update(visible=False)
+
+    def open_cited_article(turns, evt: gr.EventData):
+        data = getattr(evt, "_data", None) or {}
+        article_id, turn = data.get("article"), data.get("turn")
+        if not isinstance(article_id, str) or not article_id:
+            return gr.skip(), gr.skip()
+        citations = []
+        if isinstance(turn, int) and 0 <= turn < len(turns or []) and turns[turn].answer:
+            citations = turns[turn].answer.citations
+        return article_view(article_id, citations)
+
+    def rate(turns, data: gr.LikeData):
+        number = session.turn_of_message(data.index)
+        if number is None or number >= len(turns or []) or turns[number].answer is None:
+            return
+        feedback.record_feedback(feedback_file, turns[number], data.liked)
+        gr.Info("Thank you: your rating is saved with the question and its sources.")
+
+    def page_values(query, picked_sources, picked_article, snap=None):
+        snap = snap or live.snapshot()
+        examples = snap.examples[:N_EXAMPLES]
+        sources = snap.sources
+        ids = {r.id for r in snap.records}
+        return [
+            snap.signature,
+            ui.header_text(snap.records, snap.error),
+            gr.update(placeholder=ui.welcome_text(len(snap.records))),
+            gr.update(visible=bool(examples)),
+            *[gr.update(value=q, visible=True) for q in examples],
+            *[gr.update(value="", visible=False)] * (N_EXAMPLES - len(examples)),
+            gr.update(choices=sources, value=[s for s in picked_sources or [] if s in sources]),
+            stats_text(snap),
+            ui.article_rows(snap.records, query),
+            gr.update(
+                choices=ui.article_choices(snap.records),
+                value=picked_article if picked_article in ids else None,
+            ),  # fmt: skip
+        ]
+
+    def poll(seen, query, picked_sources, picked_article):
+        if live.signature() == seen:
+            return [gr.skip()] * len(page_outputs)
+        return page_values(query, picked_sources, picked_article)
+
+    def upload(files, query, progress=gr.Progress()):  # noqa: B008 (Gradio's way)
+        snap = live.snapshot()
         if not files:
-            return "Nothing uploaded.", stats_text(), article_rows(records(), query), gr.update()
+            rows = ui.article_rows(snap.records, query)
+            return "Nothing uploaded.", stats_text(snap), rows, gr.update()
         try:
             paths = [f if isinstance(f, str) else getattr(f, "name", f) for f in files]
-            report = ingest_uploads(assistant, paths, corpus_dir, upload_root=upload_root)
+            report = ingest_uploads(
+                assistant, paths, corpus_dir, upload_root=upload_root,
+                on_progress=lambda share, text: progress(share, desc=text),
+            )  # fmt: skip
             message = report.markdown()
+            if any(s.added or s.updated for s in report.summaries):
+                live.bump()
         except AssistantError as exc:
-            message = f"⚠️ {escape_markdown(str(exc))}"
+            message = f"⚠️ {ui.escape_markdown(str(exc))}"
         except Exception:
             log.exception("upload failed")
             message = "⚠️ The upload failed; the error was logged. Nothing else changed."
-        return message, stats_text(), article_rows(records(), query), gr.update(choices=sources())
-
-    def welcome_text(found) -> str:
+        snap = live.snapshot()
         return (
-            f"**Ask about the {len(found):,} indexed article(s).** Every answer quotes its "
-            "sources; follow-up questions keep the context; when the articles don't say, "
-            "you are told so. Filters narrow the dates and sources; the Corpus tab takes uploads."
+            message,
+            stats_text(snap),
+            ui.article_rows(snap.records, query),
+            gr.update(choices=snap.sources),
         )
 
-    initial = records()
-    blocks = _blocks_class()
-    with blocks(title="Newsdesk", fill_height=True, delete_cache=(3600, 3600)) as demo:
-        gr.Markdown("# Newsdesk\nAsk about the news articles; every answer cites its passages.")
-        with gr.Tab("Chat"):
-            with gr.Row():
-                with gr.Column(scale=3):
-                    sources_panel = gr.HTML(sources_html(None), render=False)
-                    date_from = gr.Textbox("", label="From (YYYY-MM-DD)", render=False)
-                    date_to = gr.Textbox("", label="Until (YYYY-MM-DD)", render=False)
-                    source_pick = gr.Dropdown(
-                        choices=sorted({r.source for r in initial if r.source}),
-                        multiselect=True, label="Sources", render=False,
-                    )  # fmt: skip
-                    chat = gr.ChatInterface(
-                        respond,
-                        chatbot=gr.Chatbot(
-                            label="Newsdesk", height=430, placeholder=welcome_text(initial),
-                            latex_delimiters=[], sanitize_html=True,
-                        ),  # fmt: skip
-                        additional_inputs=[date_from, date_to, source_pick],
-                        additional_inputs_accordion=gr.Accordion("Filters", open=False),
-                        additional_outputs=[sources_panel],
-                        examples=[
-                            [q, "", "", []]
-                            for q in example_questions(initial[:8], assistant.article_text)
-                        ]
-                        or None,
-                        api_name="chat",
-                        fill_height=True,
-                    )  # fmt: skip
-                    new_chat = gr.Button("New conversation", variant="secondary")
-                with gr.Column(scale=2):
-                    gr.Markdown("### Sources")
-                    sources_panel.render()
-        with gr.Tab("Corpus"):
-            stats = gr.Markdown(stats_text())
-            search = gr.Textbox(label="Search articles (title or source)")
-            table = gr.Dataframe(
-                value=article_rows(initial), headers=["date", "title", "source"],
-                datatype=["str", "str", "str"], interactive=False, wrap=True,
-            )  # fmt: skip
-            files = gr.File(
-                label="Upload articles (.txt, .md, .html, .jsonl)", file_count="multiple",
-                file_types=[".txt", ".md", ".markdown", ".html", ".htm", ".jsonl"],
-            )  # fmt: skip
-            upload_result = gr.Markdown()
+    def pick_row(query, evt: gr.SelectData):
+        row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        found = ui.matching_records(live.snapshot().records, query)
+        return found[row].id if isinstance(row, int) and 0 <= row < len(found) else gr.skip()
 
-        new_chat.click(
-            lambda: ([], [], sources_html(None)), None,
-            [chat.chatbot, chat.chatbot_state, sources_panel], api_visibility="private",
+    def open_picked(article_id):
+        if not article_id:
+            return gr.skip(), gr.skip()
+        return article_view(article_id)
+
+    def ask_removal(article_id):
+        record = live.snapshot().record(article_id) if article_id else None
+        if record is None:
+            return gr.update(visible=False), "", "Pick an article first."
+        what = ui.escape_markdown(
+            " · ".join(x for x in (record.title, record.source, record.published_at) if x)
+        )
+        text = (
+            f"Remove **{what}** from the index? Its file in the corpus folder is deleted too "
+            "when it holds only this article. This cannot be undone."
+        )
+        return gr.update(visible=True), text, ""
+
+    def remove(article_id):
+        try:
+            message = ui.escape_markdown(assistant.remove(article_id, corpus_dir).line())
+            live.bump()
+        except AssistantError as exc:
+            message = f"⚠️ {ui.escape_markdown(str(exc))}"
+        return gr.update(visible=False), message
+
+    def api_chat(message, turns, date_from, date_until, sources):
+        """The ``/chat`` endpoint: one Markdown reply with its sources, and the sources panel;
+        each client keeps its own conversation."""
+        turns = list(turns or [])
+        if isinstance(sources, str):
+            sources = [sources]
+        filters = session.Filters(date_from or None, date_until or None, tuple(sources or ()))
+        turn = session.ask(assistant, message, turns, filters)
+        turns.append(turn)
+        if turn.answer is None:
+            return ui.error_message(turn.error), ui.sources_html(None), turns
+        return ui.answer_markdown(turn.answer), ui.sources_html(turn.answer), turns
+
+    # --- the page ---
+
+    blocks = _blocks_class()
+    with blocks(title="Newsdesk", delete_cache=(3600, 3600)) as demo:
+        turns = gr.State([])  # this page's conversation (session.Turn)
+        seen = gr.State("")  # the index signature this page shows
+        redo = gr.State("")  # a question to ask again (date chip removed)
+        with gr.Row(elem_id="nd-header"):
+            gr.Markdown("# Newsdesk", elem_id="nd-title")
+            header = gr.Markdown("", elem_id="nd-stats")
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat", elem_id="nd-chat-tab"):
+                with gr.Row(elem_id="nd-filters", equal_height=True):
+                    date_from = gr.DateTime(label="From", include_time=False, type="string",
+                                            scale=1, min_width=140)  # fmt: skip
+                    date_until = gr.DateTime(label="Until", include_time=False, type="string",
+                                             scale=1, min_width=140)  # fmt: skip
+                    source_pick = gr.Dropdown([], value=[], multiselect=True, label="Sources",
+                                              scale=2, min_width=200)  # fmt: skip
+                    date_chip = gr.Button("", visible=False, size="sm", elem_id="nd-date-chip",
+                                          elem_classes="nd-chip", scale=0)  # fmt: skip
+                with gr.Row(elem_id="nd-main"):
+                    with gr.Column(scale=3, min_width=320, elem_id="nd-chat-col"):
+                        chatbot = gr.Chatbot(
+                            label="Newsdesk", height=460, elem_id="nd-chat",
+                            placeholder=ui.welcome_text(0), latex_delimiters=[],
+                            sanitize_html=True, feedback_options=("Like", "Dislike"),
+                            buttons=["copy"],
+                        )  # fmt: skip
+                        question = gr.Textbox(
+                            placeholder="Ask about the articles…", show_label=False,
+                            submit_btn="Ask", lines=1, max_lines=4, elem_id="nd-question",
+                        )  # fmt: skip
+                        with gr.Row(elem_id="nd-followups", visible=False) as followups:
+                            gr.Markdown("Ask next:", elem_classes="nd-label")
+                            follow_buttons = [
+                                gr.Button("", visible=False, size="sm", elem_classes="nd-follow")
+                                for _ in range(N_FOLLOW_UPS)
+                            ]
+                        with gr.Row(elem_id="nd-actions"):
+                            new_chat = gr.Button("New conversation", size="sm")
+                            export = gr.DownloadButton("Export conversation", value=None,
+                                                       size="sm", interactive=False,
+                                                       elem_id="nd-export")  # fmt: skip
+                    with gr.Column(scale=2, min_width=300, elem_id="nd-sources-col"):
+                        gr.Markdown("### Sources")
+                        sources_panel = gr.HTML(ui.EMPTY_PANEL, js_on_load=SOURCES_JS,
+                                                elem_id="nd-sources-panel")  # fmt: skip
+                with gr.Row(elem_id="nd-extras"):
+                    with gr.Row(elem_id="nd-examples", visible=False) as examples_row:
+                        gr.Markdown("Try:", elem_classes="nd-label")
+                        example_buttons = [
+                            gr.Button("", visible=False, size="sm", elem_classes="nd-example")
+                            for _ in range(N_EXAMPLES)
+                        ]
+            with gr.Tab("Corpus", id="corpus"):
+                stats = gr.Markdown("")
+                files = gr.File(
+                    label="Upload articles (.txt, .md, .html, .jsonl)", file_count="multiple",
+                    file_types=[".txt", ".md", ".markdown", ".html", ".htm", ".jsonl"],
+                )  # fmt: skip
+                upload_result = gr.Markdown(elem_id="nd-upload-result")
+                search = gr.Textbox(label="Search articles (title or source)")
+                table = gr.Dataframe(
+                    value=[], headers=["date", "source", "title"], datatype=["str"] * 3,
+                    interactive=False, wrap=True, elem_id="nd-articles",
+                )  # fmt: skip
+                with gr.Row(equal_height=True):
+                    article_pick = gr.Dropdown([], label="Article (or click a row above)",
+                                               scale=4, elem_id="nd-article-pick")  # fmt: skip
+                    open_button = gr.Button("Read", size="sm", scale=0)
+                    remove_button = gr.Button("Remove…", size="sm", variant="stop", scale=0,
+                                              elem_id="nd-remove")  # fmt: skip
+                with gr.Row(visible=False, elem_id="nd-confirm") as confirm:
+                    confirm_text = gr.Markdown()
+                    confirm_yes = gr.Button("Yes, remove it", variant="stop", size="sm",
+                                            scale=0, elem_id="nd-confirm-yes")  # fmt: skip
+                    confirm_no = gr.Button("Cancel", size="sm", scale=0)
+                removal_result = gr.Markdown(elem_id="nd-removal-result")
+        with gr.Column(visible=False, elem_id="nd-article-view") as reader:
+            close_reader = gr.Button("Close ✕", size="sm", elem_id="nd-article-close")
+            article_body = gr.HTML("", js_on_load=ARTICLE_JS, elem_id="nd-article-body")
+        with gr.Row(visible=False):  # the /chat API's own inputs (the page has its own)
+            api_question = gr.Textbox("")
+            api_from, api_until = gr.Textbox(""), gr.Textbox("")
+            api_sources = gr.Dropdown([], value=[], multiselect=True, allow_custom_value=True)
+            api_answer, api_panel = gr.Markdown(), gr.HTML(js_on_load=None)
+            api_turns = gr.State([])
+            api_go = gr.Button()
+        timer = gr.Timer(POLL_SECONDS)
+
+        # --- events ---
+        respond_outputs = [chatbot, question, turns, sources_panel, followups, *follow_buttons,
+                           date_chip, export]  # fmt: skip
+        page_outputs = [seen, header, chatbot, examples_row, *example_buttons, source_pick, stats,
+                        table, article_pick]  # fmt: skip
+        filters = [date_from, date_until, source_pick]
+        question.submit(respond, [question, turns, *filters], respond_outputs, **private)
+        for button in (*example_buttons, *follow_buttons):
+            button.click(respond, [button, turns, *filters], respond_outputs, **private)
+        date_chip.click(drop_question_dates, [turns], [date_from, turns, redo, date_chip],
+                        **private).then(
+            respond, [redo, turns, *filters], respond_outputs, **private
         )  # fmt: skip
-        search.change(lambda q: article_rows(records(), q), search, table, api_visibility="private")
-        demo.load(  # a page opened after uploads lists them too
-            lambda q: (stats_text(), article_rows(records(), q), gr.update(choices=sources())),
-            search, [stats, table, source_pick], api_visibility="private",
-        )  # fmt: skip
+        new_chat.click(new_conversation, None, respond_outputs, **private)
+        chatbot.like(rate, [turns], None, **private)
+        sources_panel.click(open_cited_article, [turns], [reader, article_body], **private)
+        close_reader.click(lambda: gr.update(visible=False), None, reader, **private)
+
+        page_inputs = [search, source_pick, article_pick]
+        demo.load(page_values, page_inputs, page_outputs, **private)
+        timer.tick(poll, [seen, *page_inputs], page_outputs, show_progress="hidden",
+                   concurrency_limit=None, **private)  # fmt: skip
         files.upload(
             upload, [files, search], [upload_result, stats, table, source_pick], api_name="upload"
+        ).then(page_values, page_inputs, page_outputs, show_progress="hidden", **private)
+        search.change(lambda q: ui.article_rows(live.snapshot().records, q), search, table,
+                      **private)  # fmt: skip
+        table.select(pick_row, [search], article_pick, **private)
+        open_button.click(open_picked, article_pick, [reader, article_body], **private)
+        remove_button.click(ask_removal, article_pick, [confirm, confirm_text, removal_result],
+                            **private)  # fmt: skip
+        confirm_no.click(lambda: gr.update(visible=False), None, confirm, **private)
+        confirm_yes.click(remove, article_pick, [confirm, removal_result], **private).then(
+            page_values, page_inputs, page_outputs, show_progress="hidden", **private
         )
+        api_go.click(api_chat, [api_question, api_turns, api_from, api_until, api_sources],
+                     [api_answer, api_panel, api_turns], api_name="chat")  # fmt: skip
     return demo
 
 
@@ -278,9 +500,15 @@ def main(argv: list[str] | None = None) -> int:
     demo.queue(default_concurrency_limit=4)
     signal.signal(signal.SIGTERM, _stop)  # close cleanly, so the upload folder is removed
     demo.launch(
-        server_name=args.host, server_port=args.port, css=CSS, show_error=False,
-        blocked_paths=[str(p) for p in blocked], max_file_size="50mb",
+        server_name=args.host, server_port=args.port, show_error=False,
+        css=(WEB / "newsdesk.css").read_text(encoding="utf-8"),
+        js=(WEB / "newsdesk.js").read_text(encoding="utf-8"),
+        blocked_paths=[str(p) for p in blocked], max_file_size="50mb", prevent_thread_lock=True,
     )  # fmt: skip
+    try:
+        demo.block_thread()
+    finally:
+        demo.close()
     return 0
 
 
