@@ -63,7 +63,7 @@ def _clean(name: str) -> tuple[str, bool] | None:
     if the:
         name = name[4:].strip()
     words = name.split()
-    if len(name) < 3 or not _NAME_CHARS.fullmatch(name) or not words:
+    if len(name) < 2 or not _NAME_CHARS.fullmatch(name) or not words:
         return None
     if not words[0][:1].isupper() and not words[0][:1].isdigit():
         return None

@@ -334,7 +334,7 @@ def test_api_ingest_arguments(fuzz_index, data, monkeypatch):
 @fuzz(80)
 @given(data=st.data())
 def test_api_uploads(fuzz_index, data):
-    from assistant.ui import ingest_uploads
+    from assistant.uploads import ingest_uploads
 
     assistant, _, before, scratch = fuzz_index
     root = scratch / "upload-root"

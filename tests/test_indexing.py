@@ -158,8 +158,10 @@ def test_remove_keeps_a_file_holding_other_articles(make_assistant, tmp_path):
 
     corpus = tmp_path / "c"
     corpus.mkdir()
-    lines = [{"id": "one", "title": "One", "text": "The first story is about a red kite."},
-             {"id": "two", "title": "Two", "text": "The second story is about a blue heron."}]  # fmt: skip
+    lines = [
+        {"id": "one", "title": "One", "text": "The first story is about a red kite."},
+        {"id": "two", "title": "Two", "text": "The second story is about a blue heron."},
+    ]
     feed = corpus / "feed.jsonl"
     feed.write_text("".join(json.dumps(x) + "\n" for x in lines))
     assistant = make_assistant()

@@ -1,52 +1,160 @@
-"""The UI's logic as plain functions: highlighting, sources, examples, safe uploads."""
+"""What the UI shows, as plain functions: messages, markers, sources, the article view."""
 
-import json
 import re
-from pathlib import Path
 
 import pytest
 
 from assistant.store import ArticleRecord
 from assistant.types import Answer, Citation
 from assistant.ui import (
+    EMPTY_PANEL,
     answer_markdown,
+    answer_message,
+    article_choices,
+    article_html,
     article_rows,
+    chat_messages,
+    date_chip,
     escape_markdown,
-    example_questions,
+    header_text,
     highlight_passage,
-    ingest_uploads,
-    plain_history,
-    safe_name,
+    marked_html,
+    paragraph_spans,
+    partial_message,
     safe_url,
+    source_entries,
     sources_html,
-    stream_chunks,
+    sources_panel,
     unescape_markdown,
+    welcome_text,
 )
+
+HOSTILE = "<script>alert(1)</script> <img src=x onerror=alert(2)> [x](javascript:alert(3))"
+LINK = re.compile(r"(?<!\\)\]\(")  # a Markdown link: "](" not escaped
+PASSAGE = "First sentence. The <key> sentence here. Last one."
 
 
 def _citation(**over):
-    passage = "First sentence. The <key> sentence here. Last one."
     base = dict(n=1, article_id="a1", chunk_id="a1:0", title="T & T", source="S", url="",
                 published_at="2024-01-01", quote="The <key> sentence here.", start=116, end=140,
-                passage=passage, passage_start=100)  # fmt: skip
+                passage=PASSAGE, passage_start=100)  # fmt: skip
     base.update(over)
     return Citation(**base)
 
 
+def _record(title, source="Wire", date="2024-01-01"):
+    return ArticleRecord("id-" + title, title, source, date, "", "", "", "", 1)
+
+
+# --- highlighting ---
+
+
 def test_highlight_marks_the_quote_inside_its_passage_escaped():
-    html = highlight_passage(_citation())
-    assert html == "First sentence. <mark>The &lt;key&gt; sentence here.</mark> Last one."
+    assert highlight_passage(_citation()) == (
+        "First sentence. <mark class='nd-mark' data-n='1'>The &lt;key&gt; sentence "
+        "here.</mark> Last one."
+    )
 
 
-def test_highlight_falls_back_to_the_quote_when_offsets_disagree():
-    assert highlight_passage(_citation(start=101)) == "<mark>The &lt;key&gt; sentence here.</mark>"
+def test_highlight_finds_the_quote_when_offsets_disagree():
+    assert "<mark class='nd-mark' data-n='1'>The &lt;key&gt;" in highlight_passage(
+        _citation(start=101)
+    )
+
+
+def test_highlight_falls_back_to_the_quote_when_the_passage_lacks_it():
+    html = highlight_passage(_citation(passage="Something else entirely."))
+    assert html == "<mark class='nd-mark' data-n='1'>The &lt;key&gt; sentence here.</mark>"
+
+
+def test_overlapping_marks_merge_with_both_numbers():
+    html = marked_html("abcdefgh", [(1, 4, (1,)), (3, 6, (2,))])
+    assert html == "a<mark class='nd-mark' data-n='1 2'>bcdef</mark>gh"
+
+
+def test_marks_outside_the_text_are_ignored():
+    assert marked_html("abc", [(2, 9, (1,))]) == "abc"
+
+
+# --- chat messages: the answer first, markers lead to the sources ---
+
+
+def test_answer_message_makes_markers_with_sources_clickable():
+    text = answer_message(Answer("Kataib Hezbollah [1].", False, [_citation()]), turn=3)
+    assert text.startswith('Kataib Hezbollah <span class="nd-cite nd-t3 nd-n1"')
+    assert 'role="button"' in text and ">[1]</span>." in text
+
+
+def test_answer_message_does_not_repeat_the_sources():
+    text = answer_message(Answer("Claim [1].", False, [_citation()]))
+    assert "key" not in text and "T &amp; T" not in text and "2024" not in text
+
+
+def test_a_marker_without_a_source_stays_text():
+    text = answer_message(Answer("Claim [1] and [7].", False, [_citation()]))
+    assert text.count("nd-cite") == 1 and "[7]" in text
+
+
+def test_answer_message_adds_the_notice_in_italics():
+    answer = Answer(
+        "Claim [1].", False, [_citation()], notice="the LLM server could not be reached"
+    )
+    assert answer_message(answer).endswith("\n\n_the LLM server could not be reached_")
+
+
+def test_a_question_back_is_shown_plainly():
+    back = Answer("What does “they” refer to? Nothing earlier in this conversation says.", True)
+    assert answer_message(back) == back.answer
+    assert "<mark" not in sources_html(back) and "No sources" in sources_html(back)
+
+
+def test_hostile_answer_text_stays_text_in_the_message():
+    text = answer_message(Answer(HOSTILE + " [1]", False, [_citation()]))
+    tags = re.findall(r"<[a-z]+", text)
+    assert tags == ["<span"] and not LINK.search(text)
+
+
+def test_partial_message_says_it_is_searching_until_words_come():
+    assert (
+        "Searching" in partial_message("") and partial_message("The group [1") == "The group \\[1"
+    )
+
+
+def test_chat_messages_are_two_per_turn_with_errors_and_the_pending_answer():
+    from assistant.session import Turn
+
+    turns = [
+        Turn("Who? <b>", Answer("X [1].", False, [_citation()])),
+        Turn("Bad", error="no *date*"),
+    ]
+    messages = chat_messages(turns, pending=("Next?", "Partial"))
+    assert [m["role"] for m in messages] == ["user", "assistant"] * 3
+    assert messages[0]["content"] == "Who? &lt;b&gt;"
+    assert "nd-t0 nd-n1" in messages[1]["content"]
+    assert messages[3]["content"] == "⚠️ no \\*date\\*" and messages[5]["content"] == "Partial"
+
+
+# --- sources: once, one entry per passage ---
 
 
 def test_sources_html_lists_numbered_sources_with_links():
     answer = Answer("x [1]", False, [_citation(url="https://e.org/a?b=1&c=2")])
     html = sources_html(answer)
-    assert "<b>[1]</b>" in html and "href='https://e.org/a?b=1&amp;c=2'" in html
+    assert "<span class='nd-num'>[1]</span>" in html
+    assert "href='https://e.org/a?b=1&amp;c=2'" in html
     assert "T &amp; T" in html and "2024-01-01" in html
+    assert "data-article='a1'" in html and "Read the whole article" in html
+
+
+def test_two_citations_of_one_passage_make_one_entry_with_both_marks():
+    first = _citation(n=1, quote="First sentence.", start=100, end=115)
+    second = _citation(n=2)
+    other = _citation(n=3, chunk_id="a1:1", passage="Elsewhere.", quote="Elsewhere.",
+                      start=500, end=510, passage_start=500)  # fmt: skip
+    assert [e.numbers for e in source_entries([second, first, other])] == [(1, 2), (3,)]
+    html = sources_html(Answer("x [1] [2] [3]", False, [first, second, other]))
+    assert html.count("class='nd-source'") == 2 and html.count("First sentence") == 1
+    assert "data-cites=' 1 2 '" in html and html.count("<mark") == 3
 
 
 def test_refusal_has_no_sources():
@@ -55,78 +163,90 @@ def test_refusal_has_no_sources():
     assert answer_markdown(refusal) == "The articles don't say."
 
 
+def test_sources_panel_keeps_every_answer_and_shows_the_latest():
+    turns = [("First <q>?", Answer("A [1]", False, [_citation()])), ("Oops", None),
+             ("Last?", Answer("B [1]", False, [_citation(title="Other")]))]  # fmt: skip
+    html = sources_panel(turns)
+    sections = re.findall(r"<section class='nd-turn' data-turn='(\d)'( hidden)?>", html)
+    assert sections == [("0", " hidden"), ("1", " hidden"), ("2", "")]
+    assert "Sources for “First &lt;q&gt;?”" in html and "data-turn='2'>Read" in html
+    assert sources_panel([]) == EMPTY_PANEL
+
+
 def test_answer_markdown_keeps_the_answer_on_the_first_line():
     text = answer_markdown(Answer("Claim [1]", False, [_citation()]))
     assert text.split("\n")[0] == "Claim [1]"
     assert "> The &lt;key&gt; sentence here." in text  # article text is escaped
 
 
-def test_stream_chunks_grow_to_the_full_text():
-    parts = list(stream_chunks("one two three four five six seven", words_per_step=3))
-    assert parts[-1] == "one two three four five six seven"
-    assert all(b.startswith(a) for a, b in zip(parts, parts[1:], strict=False))
+# --- the whole article ---
+
+ARTICLE = "Intro line.\n\nThe <key> sentence here. More.\n\n\nLast paragraph."
 
 
-def _record(title, source="Wire", date="2024-01-01"):
-    return ArticleRecord("id-" + title, title, source, date, "", "", "", "", 1)
+def test_paragraph_spans_split_on_blank_lines():
+    assert [ARTICLE[s:e] for s, e in paragraph_spans(ARTICLE)] == [
+        "Intro line.", "The <key> sentence here. More.", "Last paragraph."]  # fmt: skip
 
 
-def test_examples_come_from_the_loaded_articles():
-    questions = example_questions([_record("Storm hits New Orleans overnight"),
-                                   _record("Kataib Hezbollah halts attacks")])  # fmt: skip
-    assert questions == ["What do the articles say about New Orleans?",
-                         "What do the articles say about Kataib Hezbollah?"]  # fmt: skip
-
-
-def test_examples_prefer_the_name_an_article_repeats():
-    text = (
-        "The Islamic Resistance in Iraq said it. Later the Islamic Resistance in Iraq denied it. "
-        "Officials in Baghdad were told."
+def test_article_view_marks_the_cited_sentences_in_their_paragraphs():
+    start = ARTICLE.index("The <key>")
+    cited = _citation(start=start, end=start + 24, url="https://e.org/x")
+    html = article_html("a1", ARTICLE, "Title <i>", "Wire", "2024-01-01", cited.url, [cited])
+    assert html.count("<p>") == 3
+    assert (
+        "<p><mark class='nd-mark' data-n='1'>The &lt;key&gt; sentence here.</mark> More.</p>"
+        in html
     )
-    texts = {"id-A senior commander travelled": text}
-    questions = example_questions([_record("A senior commander travelled")], texts.get)
-    assert questions == ["What do the articles say about Islamic Resistance in Iraq?"]
+    assert "Title &lt;i&gt;" in html and "href='https://e.org/x'" in html
+    assert "Highlighted: the sentences the answer cites ([1])" in html
+
+
+def test_article_view_of_a_removed_article_says_so():
+    assert "no longer in the index" in article_html("gone", None)
+
+
+def test_article_view_escapes_a_hostile_article():
+    html = article_html("a1", HOSTILE, HOSTILE, HOSTILE, "<b>", "javascript:alert(4)")
+    assert "<script" not in html and "<img" not in html and "<a " not in html
+
+
+# --- the article list and status lines ---
 
 
 def test_article_rows_filter_by_title_or_source():
     records = [_record("Storm hits", "Wire"), _record("Vote counted", "Herald")]
-    assert [r[1] for r in article_rows(records, "herald")] == ["Vote counted"]
+    assert article_rows(records, "herald") == [["2024-01-01", "Herald", "Vote counted"]]
     assert len(article_rows(records, "")) == 2
 
 
-def test_safe_name_drops_paths_and_odd_characters():
-    assert safe_name("../../etc/passwd") == "passwd"
-    assert safe_name("C:\\Users\\me\\My Story!.HTML") == "My-Story.html"
-    assert safe_name("...md") == "article.md"
+def test_article_choices_name_date_source_and_title():
+    [(label, value)] = article_choices([_record("Storm " + "x" * 100, date="")])
+    assert label.startswith("undated · Wire · Storm x") and label.endswith("…")
+    assert value == "id-Storm " + "x" * 100
 
 
-def test_upload_stores_good_files_and_removes_rejected_ones(make_assistant, tmp_path):
-    up = tmp_path / "incoming"
-    up.mkdir()
-    good = up / "story one.md"
-    good.write_text("---\ntitle: Vote\ndate: 2024-01-02\n---\nThe council voted 5 to 2.\n")
-    empty = up / "empty.txt"
-    empty.write_text("  ")
-    pdf = up / "x.pdf"
-    pdf.write_bytes(b"%PDF")
-    corpus = tmp_path / "corpus"
-    assistant = make_assistant()
-    report = ingest_uploads(assistant, [good, empty, pdf], corpus)
-    assert [p.name for p in report.stored] == ["story-one.md"]
-    assert sorted(p.name for p in (corpus / "uploads").iterdir()) == ["story-one.md"]
-    text = report.markdown()
-    assert "empty.txt** rejected: no article text" in text and "x.pdf** rejected" in text
-    assert assistant.stats()["articles"] == 1
-    again = ingest_uploads(assistant, [good], corpus)
-    assert "already indexed" in again.markdown()
-    assert sorted(p.name for p in (corpus / "uploads").iterdir()) == ["story-one.md"]
-    assert Path(good).exists()
+def test_header_counts_articles_and_sources():
+    records = [_record("A", "Wire"), _record("B", "Herald", "2024-02-03")]
+    assert header_text(records) == "**2 articles** from 2 sources, newest 2024-02-03."
+    assert header_text([_record("A")]).startswith("**1 article** from 1 source")
+    assert "Corpus" in header_text([]) and header_text([], "No index").startswith("⚠️")
+
+
+def test_welcome_text_counts_the_articles():
+    assert "**1 indexed article**" in welcome_text(1)
+    assert "**12 indexed articles**" in welcome_text(12) and "upload some" in welcome_text(0)
+
+
+def test_date_chip_names_the_range_read_from_the_question():
+    assert date_chip(("2024-01-28", "2024-02-03")) == (
+        "📅 28 Jan 2024 – 3 Feb 2024 (from your question) ✕"
+    )
+    assert date_chip(("2024-02-03", "2024-02-03")).startswith("📅 3 Feb 2024 (")
+    assert date_chip(None) == ""
 
 
 # --- rendering: only http(s) links, every article field escaped ---
-
-HOSTILE = "<script>alert(1)</script> <img src=x onerror=alert(2)> [x](javascript:alert(3))"
-LINK = re.compile(r"(?<!\\)\]\(")  # a Markdown link: "](" not escaped
 
 
 @pytest.mark.parametrize(
@@ -171,91 +291,5 @@ def test_http_url_becomes_a_markdown_link():
     assert "[T &amp; T](https://e.org/%28a%29)" in text
 
 
-def test_plain_history_undoes_the_escaping_of_answers():
-    answer = escape_markdown("Kataib_Hezbollah [1] <x>")
-    history = [{"role": "user", "content": "q"}, {"role": "assistant", "content": answer}]
-    assert plain_history(history)[1]["content"] == "Kataib_Hezbollah [1] <x>"
-
-
 def test_article_rows_are_one_line_text():
-    assert article_rows([_record("Storm\nhits \ud800")])[0][1] == "Storm hits \ufffd"
-
-
-# --- uploads: only from the upload folder, nothing stored when refused ---
-
-
-def _good(folder, name="story.md", text="The council voted 5 to 2 on the harbour plan."):
-    path = folder / name
-    path.write_text(f"---\ntitle: Vote\ndate: 2024-01-02\n---\n{text}\n")
-    return path
-
-
-def test_upload_outside_the_upload_folder_is_refused_and_nothing_copied(make_assistant, tmp_path):
-    root = tmp_path / "upload-root"
-    root.mkdir()
-    secret = _good(tmp_path, "secret.md", "The vault code is 7741.")
-    corpus = tmp_path / "corpus"
-    assistant = make_assistant()
-    report = ingest_uploads(assistant, [str(secret)], corpus, upload_root=root)
-    assert "refused: it did not arrive with this upload" in report.markdown()
-    assert not (corpus / "uploads").exists() or not list((corpus / "uploads").iterdir())
-
-
-def test_symlink_in_the_upload_folder_pointing_outside_is_refused(make_assistant, tmp_path):
-    root = tmp_path / "upload-root"
-    root.mkdir()
-    secret = _good(tmp_path, "secret.md", "The vault code is 7741.")
-    (root / "evil.md").symlink_to(secret)
-    report = ingest_uploads(make_assistant(), [str(root / "evil.md")], tmp_path / "c", root)
-    assert "refused: it did not arrive with this upload" in report.markdown()
-    assert not (tmp_path / "c" / "uploads").exists()
-
-
-def test_dotdot_path_out_of_the_upload_folder_is_refused(make_assistant, tmp_path):
-    root = tmp_path / "upload-root"
-    root.mkdir()
-    _good(tmp_path, "secret.md", "The vault code is 7741.")
-    report = ingest_uploads(make_assistant(), [f"{root}/../secret.md"], tmp_path / "c", root)
-    assert "refused" in report.markdown()
-
-
-def test_upload_inside_the_upload_folder_is_taken(make_assistant, tmp_path):
-    root = tmp_path / "upload-root"
-    (root / "abc123").mkdir(parents=True)
-    good = _good(root / "abc123")
-    assistant = make_assistant()
-    report = ingest_uploads(assistant, [str(good)], tmp_path / "c", root)
-    assert "1 article(s) added" in report.markdown() and assistant.stats()["articles"] == 1
-
-
-def test_upload_never_replaces_another_files_article(make_assistant, tmp_path, seed_corpus):
-    assistant = make_assistant()
-    assistant.ingest(seed_corpus, progress=False)
-    [record] = assistant.articles()
-    before = assistant.article_text(record.id)
-    hostile = tmp_path / "takeover.jsonl"
-    hostile.write_text(json.dumps({"id": record.id, "text": "Nothing happened."}) + "\n")
-    report = ingest_uploads(assistant, [hostile], tmp_path / "c")
-    assert "belongs to an article of another file" in report.markdown()
-    assert assistant.article_text(record.id) == before
-    assert not (tmp_path / "c" / "uploads").exists()
-
-
-def test_rejected_upload_is_never_stored(make_assistant, tmp_path):
-    bad = tmp_path / "bad.md"
-    bad.write_text("---\ndate: 2022-13-45\n---\nText.\n")
-    report = ingest_uploads(make_assistant(), [bad], tmp_path / "c")
-    assert "is not a valid date" in report.markdown()
-    assert not (tmp_path / "c" / "uploads").exists()
-
-
-def test_uploaded_names_are_escaped_in_the_report(make_assistant, tmp_path):
-    odd = tmp_path / "[x](javascript:alert(1)) <b>.pdf"
-    odd.write_bytes(b"%PDF")
-    text = ingest_uploads(make_assistant(), [odd], tmp_path / "c").markdown()
-    assert "<b>" not in text and not LINK.search(text)
-
-
-def test_too_many_files_at_once_are_refused(make_assistant, tmp_path):
-    report = ingest_uploads(make_assistant(), ["x.md"] * 51, tmp_path / "c")
-    assert "upload at most 50" in report.markdown()
+    assert article_rows([_record("Storm\nhits \ud800")])[0][2] == "Storm hits \ufffd"
