@@ -33,7 +33,7 @@ def client(app_server):
 def test_question_then_follow_up(client):
     answer, sources = client.predict("Which group suspended its attacks?", api_name="/chat")
     assert "Kataib Hezbollah" in answer.split("\n")[0]
-    assert "<mark>" in sources
+    assert "<mark" in sources
     follow, _ = client.predict("Why did it do that?", api_name="/chat")
     first_line = follow.split("\n")[0]
     assert first_line != answer.split("\n")[0]
@@ -44,7 +44,7 @@ def test_question_then_follow_up(client):
 def test_abstention_shows_no_sources(client):
     answer, sources = client.predict("Who won the 2022 FIFA World Cup?", api_name="/chat")
     assert "don't say" in answer
-    assert "[1]" not in answer and "<mark>" not in sources
+    assert "[1]" not in answer and "<mark" not in sources
 
 
 @pytest.mark.slow
