@@ -53,6 +53,14 @@ setTimeout(first, 80);
 """
 
 
+def page_assets() -> dict[str, str]:
+    """``launch`` arguments for the page's styles and script (``web/``)."""
+    return {
+        "css": (WEB / "newsdesk.css").read_text(encoding="utf-8"),
+        "js": (WEB / "newsdesk.js").read_text(encoding="utf-8"),
+    }
+
+
 def use_upload_folder(upload_dir: Path) -> Path:
     """Make ``upload_dir`` Gradio's upload and cache folder for this process (GRADIO_TEMP_DIR
     is read when blocks are built and when a request's files are checked)."""
@@ -157,9 +165,7 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
         date chip, export."""
         answer = turns[-1].answer if turns else None
         follow = suggestions_for(answer)
-        chip = ""
-        if answer is not None and answer.date_range and not (filters and filters.date_from):
-            chip = ui.date_chip(answer.date_range)
+        chip = ui.date_chip(session.question_dates(turns, filters))
         export = session.write_export(turns, exports) if turns else None
         return [
             ui.chat_messages(turns),
@@ -197,13 +203,10 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
         return turn_outputs([], None)
 
     def drop_question_dates(turns):
-        """The chip's ✕: ask the last question again over all dates, said explicitly by
-        setting From to the earliest indexed day (the engine reads dates from a question's
-        words only when no From is given)."""
-        earliest = live.snapshot().earliest
-        if not turns or not earliest:
+        again = session.without_question_dates(turns, live.snapshot().earliest)
+        if again is None:
             return gr.skip(), gr.skip(), "", gr.update(visible=False)
-        return earliest, turns[:-1], turns[-1].question, gr.update(visible=False)
+        return *again, gr.update(visible=False)
 
     def open_cited_article(turns, evt: gr.EventData):
         data = getattr(evt, "_data", None) or {}
@@ -343,7 +346,7 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
                 with gr.Row(elem_id="nd-main"):
                     with gr.Column(scale=3, min_width=320, elem_id="nd-chat-col"):
                         chatbot = gr.Chatbot(
-                            label="Newsdesk", height=460, elem_id="nd-chat",
+                            label="Newsdesk", show_label=False, height=460, elem_id="nd-chat",
                             placeholder=ui.welcome_text(0), latex_delimiters=[],
                             sanitize_html=True, feedback_options=("Like", "Dislike"),
                             buttons=["copy"],
@@ -501,8 +504,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _stop)  # close cleanly, so the upload folder is removed
     demo.launch(
         server_name=args.host, server_port=args.port, show_error=False,
-        css=(WEB / "newsdesk.css").read_text(encoding="utf-8"),
-        js=(WEB / "newsdesk.js").read_text(encoding="utf-8"),
+        **page_assets(),
         blocked_paths=[str(p) for p in blocked], max_file_size="50mb", prevent_thread_lock=True,
     )  # fmt: skip
     try:

@@ -103,6 +103,27 @@ def answer_stream(
     yield turn
 
 
+def question_dates(turns: Sequence[Turn], filters: Filters | None) -> tuple[str, str] | None:
+    """The date range the engine read from the last question's words, when the user set no
+    From date (the chip that can remove it is shown only then)."""
+    answer = turns[-1].answer if turns else None
+    if answer is None or not answer.date_range or (filters and filters.date_from):
+        return None
+    return answer.date_range
+
+
+def without_question_dates(
+    turns: Sequence[Turn], earliest: str | None
+) -> tuple[str, list[Turn], str] | None:
+    """The chip's ✕: (the From date to set, the turns without the last one, its question to
+    ask again), so the question is answered over all dates. The engine reads dates from a
+    question's words only when no From date is given, so From is set explicitly to the
+    earliest indexed day. None when there is nothing to ask again."""
+    if not turns or not earliest:
+        return None
+    return earliest, list(turns[:-1]), turns[-1].question
+
+
 def turn_of_message(index: Any) -> int | None:
     """The turn a chat message belongs to (each turn shows as a question and a reply)."""
     if isinstance(index, (list, tuple)):

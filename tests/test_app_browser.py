@@ -14,7 +14,11 @@ import pytest
 
 from tests.conftest import ROOT, SEED, chromium, running_app
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.browser,
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),  # gradio on pandas 3
+]
 ARTIFACTS = ROOT / "artifacts"
 NEW_ARTICLE = (
     "---\ntitle: Greyhaven lighthouse reopens\nsource: Coast Herald\ndate: 2024-02-05\n---\n"
@@ -336,3 +340,109 @@ def test_phone_width_puts_the_answer_and_its_sources_first(app, browser):
         _shot(browser, "phone-400x850.png")
     finally:
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+# --- what the coming engine returns, from a scripted engine: the date chip, a question back ---
+
+
+class ScriptedAssistant:
+    """Stands in for the engine the UI is built for: answers carry the date range read from
+    "last week", and a question whose "they" refers to nothing gets a question back."""
+
+    TEXT = (
+        "The Portmere city council voted 5 to 2 on the harbour plan on Tuesday. "
+        "Mayor John Smith said work would start in May."
+    )
+
+    def __init__(self, data_dir):
+        from types import SimpleNamespace
+
+        from assistant.store import ArticleRecord
+
+        self.settings = SimpleNamespace(store=SimpleNamespace(data_dir=str(data_dir)))
+        title = "Portmere council backs harbour plan"
+        self.record = ArticleRecord("a1", title, "Herald", "2024-01-30", "", "", "", "", 1)
+        self.calls = []
+
+    def articles(self):
+        return [self.record]
+
+    def stats(self):
+        return {"articles": 1, "chunks": 1}
+
+    def article_text(self, article_id):
+        return self.TEXT if article_id == "a1" else None
+
+    def ask(self, question, history=None, as_of=None, date_from=None, sources=None):
+        from assistant.types import Answer, Citation
+
+        self.calls.append({"question": question, "history": history, "date_from": date_from})
+        if not history and " they " in f" {question} ":
+            return Answer("What does “they” refer to? Nothing earlier in this conversation "
+                          "says: ask again with the name of who or what you mean.", True,
+                          question=question)  # fmt: skip
+        quote = self.TEXT[:70]
+        cited = Citation(1, "a1", "a1:0", self.record.title, "Herald", "2024-01-30", "", quote,
+                         0, len(quote), self.TEXT, 0)  # fmt: skip
+        dates = ("2024-01-28", "2024-02-03") if "last week" in question and not date_from else None
+        return Answer("5 to 2 [1].", False, [cited], question=question, short_answer="5 to 2",
+                      date_range=dates)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def scripted_app(tmp_path_factory):
+    """The app built in this process around ``ScriptedAssistant``: (url, the engine)."""
+    import os
+
+    import app as newsdesk_app
+    from tests.conftest import free_port
+
+    base = tmp_path_factory.mktemp("scripted-app")
+    saved = os.environ.get("GRADIO_TEMP_DIR")
+    engine = ScriptedAssistant(base / "data")
+    demo = newsdesk_app.build_app(engine, base / "corpus", base / "uploads")
+    demo.queue()
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
+                quiet=True, **newsdesk_app.page_assets())  # fmt: skip
+    try:
+        yield f"http://127.0.0.1:{port}/", engine
+    finally:
+        demo.close()
+        if saved is None:
+            os.environ.pop("GRADIO_TEMP_DIR", None)
+        else:
+            os.environ["GRADIO_TEMP_DIR"] = saved
+
+
+def test_dates_read_from_the_question_show_as_a_removable_chip(scripted_app, browser):
+    url, engine = scripted_app
+    _open(browser, url)
+    _ask(browser, "How did the council vote last week?")
+    chip = _wait(browser, lambda d: _css(d, "#nd-date-chip"))[0]
+    assert chip.text == "📅 28 Jan 2024 – 3 Feb 2024 (from your question) ✕"
+    _shot(browser, "date-chip.png")
+    chip.click()
+    _wait(browser, lambda d: not _css(d, "#nd-date-chip"))
+    _wait(browser, lambda d: len(engine.calls) == 2 and "5 to 2" in _text(d, "#nd-chat"))
+    assert engine.calls[-1]["date_from"] == "2024-01-30"  # over all dates, said explicitly
+    assert engine.calls[-1]["question"] == "How did the council vote last week?"
+    assert [i.get_attribute("value") for i in _css(browser, "#nd-filters input")][0] == (
+        "2024-01-30"
+    )
+    assert len(_css(browser, "#nd-sources-panel section.nd-turn")) == 1  # asked again, replaced
+
+
+def test_a_question_that_refers_to_nothing_gets_a_plain_question_back(scripted_app, browser):
+    url, engine = scripted_app
+    _open(browser, url)
+    _ask(browser, "How did the council vote?")
+    _css(browser, "#nd-actions button")[0].click()  # New conversation
+    _wait(browser, lambda d: "appear here" in _text(d, "#nd-sources-panel"))
+    _ask(browser, "Why did they do that?")
+    assert engine.calls[-1]["history"] == []  # the new conversation really starts afresh
+    reply = _text(browser, "#nd-chat")
+    assert "What does “they” refer to?" in reply
+    assert not _css(browser, "#nd-chat .nd-cite") and not _css(browser, ".nd-follow")
+    assert "No sources" in _text(browser, "#nd-sources-panel")
+    _shot(browser, "question-back.png")

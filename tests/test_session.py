@@ -12,9 +12,11 @@ from assistant.session import (
     ask,
     export_markdown,
     history,
+    question_dates,
     read_filters,
     stream_chunks,
     turn_of_message,
+    without_question_dates,
     write_export,
 )
 from assistant.types import Answer, Citation
@@ -134,3 +136,25 @@ def test_write_export_gives_each_export_its_own_file(tmp_path):
     first, second = write_export(turns, tmp_path), write_export(turns, tmp_path)
     assert first != second and first.name == "newsdesk-conversation.md"
     assert first.read_text().startswith("# Newsdesk conversation")
+
+
+def test_the_dates_read_from_a_question_make_a_chip_unless_from_is_set():
+    dated = Answer("X [1].", False, [_citation()], date_range=("2024-01-28", "2024-02-03"))
+    turns = [Turn("What happened last week?", dated)]
+    assert question_dates(turns, Filters()) == ("2024-01-28", "2024-02-03")
+    assert question_dates(turns, Filters(date_from="2024-01-01")) is None
+    assert question_dates([Turn("Q", Answer("X.", False))], Filters()) is None
+    assert question_dates([], None) is None
+
+
+def test_removing_the_chip_asks_again_over_all_dates():
+    first = Turn("Who voted?", Answer("The council [1].", False, [_citation()]))
+    dated = Turn("What happened last week?", Answer("X.", False, date_range=("a", "b")))
+    date_from, turns, question = without_question_dates([first, dated], "2023-05-01")
+    assert (date_from, turns, question) == ("2023-05-01", [first], "What happened last week?")
+    fake = FakeAssistant()
+    ask(fake, question, turns, read_filters(date_from, None, []))
+    assert fake.calls[0]["date_from"] == "2023-05-01"  # explicit: the engine reads no dates
+    assert fake.calls[0]["history"] == [("Who voted?", "The council [1].")]
+    assert without_question_dates([], "2023-05-01") is None
+    assert without_question_dates([dated], None) is None
