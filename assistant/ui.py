@@ -451,4 +451,4 @@ def date_chip(date_range: Sequence[str] | None) -> str:
         return ""
     start, end = date_range
     shown = _day(start) if start == end else f"{_day(start)} – {_day(end)}"
-    return f"📅 {shown} (from your question) ✕"
+    return f"Dates from your question: {shown} ✕"

@@ -420,7 +420,7 @@ def test_dates_read_from_the_question_show_as_a_removable_chip(scripted_app, bro
     _open(browser, url)
     _ask(browser, "How did the council vote last week?")
     chip = _wait(browser, lambda d: _css(d, "#nd-date-chip"))[0]
-    assert chip.text == "📅 28 Jan 2024 – 3 Feb 2024 (from your question) ✕"
+    assert chip.text == "Dates from your question: 28 Jan 2024 – 3 Feb 2024 ✕"
     _shot(browser, "date-chip.png")
     chip.click()
     _wait(browser, lambda d: not _css(d, "#nd-date-chip"))

@@ -240,9 +240,9 @@ def test_welcome_text_counts_the_articles():
 
 def test_date_chip_names_the_range_read_from_the_question():
     assert date_chip(("2024-01-28", "2024-02-03")) == (
-        "📅 28 Jan 2024 – 3 Feb 2024 (from your question) ✕"
+        "Dates from your question: 28 Jan 2024 – 3 Feb 2024 ✕"
     )
-    assert date_chip(("2024-02-03", "2024-02-03")).startswith("📅 3 Feb 2024 (")
+    assert date_chip(("2024-02-03", "2024-02-03")) == "Dates from your question: 3 Feb 2024 ✕"
     assert date_chip(None) == ""
 
 
