@@ -42,6 +42,17 @@ class UploadReport:
         return "\n".join(f"- {m}" for m in self.messages) or "Nothing uploaded."
 
 
+def _path_shown(upload) -> str:
+    """An upload's path as text, whatever it holds (a lone surrogate cannot be a file name
+    on this system, but is still shown)."""
+    if not isinstance(upload, (str, os.PathLike)):
+        return "?"
+    try:
+        return path_text(upload)
+    except (UnicodeError, TypeError):
+        return clean_text(str(os.fspath(upload)))
+
+
 def read_upload(upload, upload_root: Path | None) -> bytes:
     """The bytes of an uploaded file, refused (``UploadRefused``) unless it lies inside
     ``upload_root`` once every link is resolved, is a regular file, and is within size."""
@@ -51,7 +62,7 @@ def read_upload(upload, upload_root: Path | None) -> bytes:
     if upload_root is not None:
         try:
             real = path.resolve(strict=True)
-        except (OSError, RuntimeError):
+        except (OSError, RuntimeError, ValueError):  # ValueError: not encodable as a file name
             raise UploadRefused("no such uploaded file.") from None
         if not real.is_relative_to(Path(upload_root).resolve()):
             raise UploadRefused(
@@ -122,7 +133,7 @@ def ingest_uploads(
         return report
     target_dir = Path(corpus_dir) / UPLOAD_DIR
     for number, upload in enumerate(files):
-        raw_name = path_text(upload) if isinstance(upload, (str, os.PathLike)) else "?"
+        raw_name = _path_shown(upload)
         shown = escape_markdown(Path(raw_name).name or raw_name)
         name = safe_name(Path(raw_name).name)
         step = f"File {number + 1} of {len(files)} ({name})"

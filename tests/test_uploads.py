@@ -131,3 +131,11 @@ def test_upload_reports_its_progress_file_by_file(make_assistant, tmp_path):
     assert shares == sorted(shares) and shares[0] == 0 and shares[-1] == 1.0
     assert heard[0][1] == "File 1 of 2 (s0.md): reading"
     assert any("File 2 of 2 (s1.md): 1 of 1 article(s) indexed" in text for _, text in heard)
+
+
+def test_a_path_no_file_system_can_hold_is_refused_not_a_crash(make_assistant, tmp_path):
+    root = tmp_path / "upload-root"
+    root.mkdir()
+    report = ingest_uploads(make_assistant(), ["\ud800", "x\ud800.md"], tmp_path / "c", root)
+    assert "\ufffd** rejected: not an article file" in report.markdown()
+    assert "x\ufffd.md** refused: no such uploaded file" in report.markdown()
