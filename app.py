@@ -405,10 +405,13 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
             close_reader = gr.Button("Close ✕", size="sm", elem_id="nd-article-close")
             article_body = gr.HTML("", js_on_load=ARTICLE_JS, elem_id="nd-article-body")
         with gr.Row(visible=False):  # the /chat API's own inputs (the page has its own)
-            api_question = gr.Textbox("")
-            api_from, api_until = gr.Textbox(""), gr.Textbox("")
-            api_sources = gr.Dropdown([], value=[], multiselect=True, allow_custom_value=True)
-            api_answer, api_panel = gr.Markdown(), gr.HTML(js_on_load=None)
+            api_question = gr.Textbox("", label="message")
+            api_from = gr.Textbox("", label="date_from")
+            api_until = gr.Textbox("", label="date_until")
+            api_sources = gr.Dropdown([], value=[], multiselect=True, allow_custom_value=True,
+                                      label="sources")  # fmt: skip
+            api_answer = gr.Markdown(label="answer")
+            api_panel = gr.HTML(js_on_load=None, label="sources_html")
             api_turns = gr.State([])
             api_go = gr.Button()
         timer = gr.Timer(POLL_SECONDS)
