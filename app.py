@@ -225,8 +225,8 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
         feedback.record_feedback(feedback_file, turns[number], data.liked)
         gr.Info("Thank you: your rating is saved with the question and its sources.")
 
-    def page_values(query, picked_sources, picked_article, snap=None):
-        snap = snap or live.snapshot()
+    def page_values(query, picked_sources, picked_article):
+        snap = live.snapshot()
         examples = snap.examples[:N_EXAMPLES]
         sources = snap.sources
         ids = {r.id for r in snap.records}
@@ -343,6 +343,13 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
                                               scale=2, min_width=200)  # fmt: skip
                     date_chip = gr.Button("", visible=False, size="sm", elem_id="nd-date-chip",
                                           elem_classes="nd-chip", scale=0)  # fmt: skip
+                with gr.Row(elem_id="nd-extras"):
+                    with gr.Row(elem_id="nd-examples", visible=False) as examples_row:
+                        gr.Markdown("Try:", elem_classes="nd-label")
+                        example_buttons = [
+                            gr.Button("", visible=False, size="sm", elem_classes="nd-example")
+                            for _ in range(N_EXAMPLES)
+                        ]
                 with gr.Row(elem_id="nd-main"):
                     with gr.Column(scale=3, min_width=320, elem_id="nd-chat-col"):
                         chatbot = gr.Chatbot(
@@ -370,13 +377,6 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
                         gr.Markdown("### Sources")
                         sources_panel = gr.HTML(ui.EMPTY_PANEL, js_on_load=SOURCES_JS,
                                                 elem_id="nd-sources-panel")  # fmt: skip
-                with gr.Row(elem_id="nd-extras"):
-                    with gr.Row(elem_id="nd-examples", visible=False) as examples_row:
-                        gr.Markdown("Try:", elem_classes="nd-label")
-                        example_buttons = [
-                            gr.Button("", visible=False, size="sm", elem_classes="nd-example")
-                            for _ in range(N_EXAMPLES)
-                        ]
             with gr.Tab("Corpus", id="corpus"):
                 stats = gr.Markdown("")
                 files = gr.File(

@@ -150,11 +150,13 @@ def test_first_screen_light_and_dark(app, browser):
     _shot(browser, "first-screen-light.png")
     _open(browser, url + "?__theme=dark")
     assert browser.execute_script("return document.body.classList.contains('dark')")
-    _ask(browser, "Which group suspended its attacks?")
-    assert _contrast(browser, "#nd-sources-panel mark") >= 4.5
-    assert _contrast(browser, "#nd-sources-panel .nd-passage") >= 4.5
-    browser.execute_script("window.scrollTo(0, 0)")
     _shot(browser, "first-screen-dark.png")
+    _ask(browser, "Which group suspended its attacks?")
+    assert _contrast(browser, "#nd-sources-panel mark") >= 4.5  # no white on pale yellow
+    assert _contrast(browser, "#nd-sources-panel .nd-passage") >= 4.5
+    assert _contrast(browser, "#nd-chat .nd-cite") >= 3
+    browser.execute_script("window.scrollTo(0, 0)")
+    _shot(browser, "answer-dark.png")
 
 
 def test_answer_first_with_sources_once_and_markers_that_lead_to_them(app, browser):
