@@ -7,6 +7,7 @@ from assistant.errors import (
     BackendUnavailable,
     EmbeddingMismatch,
     IndexMissing,
+    IndexOutdated,
     InvalidQuestion,
 )
 from assistant.settings import Settings, get_settings
@@ -16,8 +17,8 @@ if TYPE_CHECKING:
     from assistant.engine import Assistant
 
 __all__ = [
-    "Answer", "Assistant", "AssistantError", "BackendUnavailable",
-    "Citation", "EmbeddingMismatch", "IndexMissing", "IngestSummary", "InvalidQuestion",
+    "Answer", "Assistant", "AssistantError", "BackendUnavailable", "Citation",
+    "EmbeddingMismatch", "IndexMissing", "IndexOutdated", "IngestSummary", "InvalidQuestion",
     "Settings", "get_settings",
 ]  # fmt: skip
 

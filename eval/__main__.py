@@ -16,6 +16,29 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--data-dir", help="index folder to use (default: one of eval/runs/indexes)")
     run.add_argument("--out", help="report folder (default: eval/runs/<gold>-<time>)")
     run.add_argument("--limit", type=int, help="only the first N questions")
+    sweep = sub.add_parser("sweep", help="score a grid of reader settings on gold sets")
+    sweep.add_argument(
+        "--gold",
+        action="append",
+        required=True,
+        metavar="GOLD=ARTICLES",
+        help="a gold file and its articles (repeatable)",
+    )
+    sweep.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="GROUP.FIELD=V1,V2",
+        help="values of one setting (repeatable; the product is scored)",
+    )
+    sweep.add_argument(
+        "--data-dir",
+        action="append",
+        default=[],
+        metavar="GOLD_NAME=DIR",
+        help="an existing index for a gold set (by file stem)",
+    )
+    sweep.add_argument("--out", help="report folder (default: eval/runs/sweep-<time>)")
     bench = sub.add_parser("bench", help="performance benchmark on the benchmark articles")
     bench.add_argument("--articles", default="../shared/benchmarks/realtimeqa/articles.jsonl")
     bench.add_argument("--questions", default="../shared/benchmarks/realtimeqa/questions_dev.jsonl")
@@ -34,6 +57,11 @@ def main(argv: list[str] | None = None) -> int:
                                args.limit)  # fmt: skip
             print(summary_table(results))
             print(f"\nreport: {results['out_dir']}/report.md")
+        elif args.command == "sweep":
+            from eval.sweep import parse_grid, run_sweep
+
+            dirs = dict(d.split("=", 1) for d in args.data_dir)
+            print(run_sweep(args.gold, parse_grid(args.grid), args.out, dirs))
         else:
             from eval.bench import run_bench
 

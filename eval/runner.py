@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.answering import question_type
 from assistant.engine import Assistant
 from assistant.loading import load_path
+from assistant.questions import analyze
 from eval.gold import GoldQuestion, load_gold
 from eval.scoring import (
     abstention_scores,
@@ -83,12 +83,14 @@ def score_row(q: GoldQuestion, answer, latency: float, texts: dict[str, str]) ->
     cited = [c.article_id for c in answer.citations]
     return {
         "id": q.id,
-        "type": q.type or question_type(q.question),
+        "type": q.type or analyze(q.question).kind,
         "turns": q.turns,
         "gold": q.answers,
         "choices": q.choices,
         "as_of": q.as_of,
         "answer": answer.answer,
+        "short_answer": answer.short_answer,
+        "backend": answer.backend,
         "abstained": answer.abstained,
         "correct": answer_correct(answer.answer, answer.abstained, q.answers, q.choices),
         "words": 0 if answer.abstained else word_count(answer.answer),
