@@ -8,6 +8,7 @@ A thin layer: the logic lives in ``assistant.ui`` and ``assistant.engine``.
 from __future__ import annotations
 
 import argparse
+import atexit
 import logging
 import os
 import sys
@@ -154,6 +155,25 @@ def build_app(assistant, corpus_dir: Path):
         files.upload(
             upload, [files, search], [upload_result, stats, table, source_pick], api_name="upload"
         )
+
+        def ask_json(payload: str) -> str:
+            """One question as JSON in, ``Answer.to_dict()`` as JSON out (the CLI's fast path)."""
+            import json
+
+            try:
+                request = json.loads(payload)
+                answer = assistant.ask(
+                    request["question"], history=request.get("history"),
+                    as_of=request.get("as_of"), date_from=request.get("date_from"),
+                    sources=request.get("sources"),
+                )  # fmt: skip
+                return json.dumps(answer.to_dict())
+            except AssistantError as exc:
+                return json.dumps({"error": str(exc)})
+            except (ValueError, KeyError, TypeError):
+                return json.dumps({"error": "The request must be JSON with a 'question'."})
+
+        gr.api(ask_json, api_name="ask_json")
     return demo
 
 
@@ -183,9 +203,19 @@ def main(argv: list[str] | None = None) -> int:
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    from assistant.remote import announce, withdraw
+
     demo = build_app(assistant, corpus)
     demo.queue(default_concurrency_limit=4)
-    demo.launch(server_name=args.host, server_port=args.port, css=CSS, show_error=False)
+    demo.launch(server_name=args.host, server_port=args.port, css=CSS, show_error=False,
+                prevent_thread_lock=True)  # fmt: skip
+    if args.host in ("127.0.0.1", "localhost"):  # `assistant ask` may use this app
+        notice = announce(assistant.settings.store.data_dir, f"http://127.0.0.1:{args.port}/")
+        atexit.register(withdraw, notice)
+    try:
+        demo.block_thread()
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

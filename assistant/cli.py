@@ -50,9 +50,40 @@ def _ask_kwargs(args) -> dict[str, Any]:
 
 
 def cmd_ask(args) -> int:
-    answer = _assistant(args).ask(" ".join(args.question), **_ask_kwargs(args))
+    question = " ".join(args.question)
+    reply = _ask_running_app(args, question)
+    if reply is not None:
+        if "error" in reply:
+            raise AssistantError(reply["error"])
+        print(json.dumps(reply) if args.json else format_answer(_Reply(reply)))
+        return 0
+    answer = _assistant(args).ask(question, **_ask_kwargs(args))
     print(json.dumps(answer.to_dict()) if args.json else format_answer(answer))
     return 0
+
+
+class _Reply:
+    """An answer as the running app sent it, read like an ``Answer``."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        from types import SimpleNamespace
+
+        self.answer = data.get("answer", "")
+        self.citations = [SimpleNamespace(**c) for c in data.get("citations", [])]
+
+
+def _ask_running_app(args, question: str) -> dict | None:
+    """The answer of an app already serving this index, if one runs (no models loaded here)."""
+    from assistant.remote import ask_running_app, running_app
+    from assistant.settings import get_settings
+
+    if args.no_app:
+        return None
+    data_dir = args.data_dir or get_settings().store.data_dir
+    url = running_app(data_dir)
+    if url is None:
+        return None
+    return ask_running_app(url, {"question": question, **_ask_kwargs(args)})
 
 
 def cmd_chat(args) -> int:
@@ -122,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ask", parents=[common, filters], help="ask one question")
     p.add_argument("question", nargs="+", help="the question")
+    p.add_argument("--no-app", action="store_true",
+                   help="answer in this process even when the web app is running")  # fmt: skip
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("chat", parents=[common, filters],

@@ -142,7 +142,7 @@ def resolve(question: str, history: list[Turn], as_of: date | None = None) -> Re
         return ResolvedQuestion(question, question, date_range=date_range, date_phrase=phrase,
                                 unresolved=unresolved)  # fmt: skip
     answered = [t for t in history if t.answer and not t.answer.startswith(ABSTAINED_PREFIX)]
-    last = answered[-1] if answered else history[-1]
+    last = answered[-1] if answered else Turn(history[-1].question, "")
     answer = _MARKER.sub("", last.answer).split("\n", 1)[0].strip().rstrip(".")
     # a short answer is the thing referred to; a long one contributes its names
     said = answer if len(answer.split()) <= 12 else " ".join(_names(answer)[:3])

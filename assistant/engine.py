@@ -171,17 +171,21 @@ class Assistant:
     def conclude(self, retrieved: Retrieved, reader: ReaderSettings | None = None) -> Answer:
         """The second half of ``ask``: read the passages and compose the answer."""
         from assistant.answering import abstention, compose
-        from assistant.reading import read
 
         resolved = retrieved.resolved
         if resolved.unresolved:
             return abstention(resolved, None, [], text=(
                 f"What does “{resolved.unresolved}” refer to? Nothing earlier in this "
                 "conversation says: ask again with the name of who or what you mean."))  # fmt: skip
-        reading = read(resolved, retrieved.passages, retrieved.query_vector,
-                       self.retriever.keywords, self.embed_model,
-                       reader or self.settings.reader)  # fmt: skip
-        return compose(resolved, reading, retrieved.passages)
+        return compose(resolved, self.read(retrieved, reader), retrieved.passages)
+
+    def read(self, retrieved: Retrieved, reader: ReaderSettings | None = None):
+        """What the reader makes of the retrieved passages (``reading.Reading``)."""
+        from assistant.reading import read
+
+        return read(retrieved.resolved, retrieved.passages, retrieved.query_vector,
+                    self.retriever.keywords, self.embed_model,
+                    reader or self.settings.reader)  # fmt: skip
 
     def _check_question(self, question: str) -> str:
         if not isinstance(question, str) or not question.strip():

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.text import FUNCTION_WORDS, stem, words
+from assistant.text import FUNCTION_WORDS, content_words, stem
 
 _CACHE_LIMIT = 200_000  # word vectors kept (1.5 KB each)
 
@@ -63,30 +63,42 @@ class Focus:
     def total(self) -> float:
         return float(self.weights.sum()) or 1.0
 
+    borrowed_share: float = 0.3  # part of a follow-up's score from the words it refers to
+
     def share(self, best: np.ndarray, own_only: bool = False) -> float:
-        """Weighted share of the focus matched, given each word's best match."""
-        weights = self.weights * self.own if own_only and self.own.any() else self.weights
-        return float((best * weights).sum() / (weights.sum() or 1.0))
+        """Weighted share of the focus matched, given each word's best match. A follow-up's
+        own words decide; the words its pronouns stand for add ``borrowed_share``."""
+        own = self.own | self.category
+        borrowed = ~own
+        if not own.any():
+            own, borrowed = borrowed, np.zeros_like(borrowed)
+        if own_only:
+            own = self.own if self.own.any() else own
+        mine = float((best * self.weights * own).sum() / ((self.weights * own).sum() or 1.0))
+        if own_only or not borrowed.any():
+            return mine
+        theirs = float((best * self.weights * borrowed).sum() / (self.weights * borrowed).sum())
+        return (1 - self.borrowed_share) * mine + self.borrowed_share * theirs
 
 
-def focus_of(text: str, idf, extra: tuple[str, ...] = (), extra_weight: float = 0.5,
+def focus_of(text: str, idf, extra: tuple[str, ...] = (), extra_weight: float = 0.3,
              category: str = "") -> Focus:  # fmt: skip
     """Content words of ``text``, each once, weighted by ``idf(stem)``; words of ``extra``
-    (what a follow-up refers to) join at ``extra_weight`` times their idf. The ``category``
+    (what a follow-up refers to) make up ``extra_weight`` of its coverage. The ``category``
     noun ("which *newspaper*") counts for matching but not as the question's own topic:
     texts seldom name the category of what they report."""
-    seen: dict[str, tuple[str, float]] = {}
-    for word in words(text):
-        if word not in FUNCTION_WORDS:
-            seen.setdefault(stem(word), (word, 1.0))
+    seen: dict[str, tuple[str, bool]] = {}
+    for word in content_words(text):
+        seen.setdefault(stem(word), (word, True))
     for word in extra:
-        if word not in FUNCTION_WORDS:
-            seen.setdefault(stem(word), (word, extra_weight))
+        seen.setdefault(stem(word), (word, False))
     stems_ = list(seen)
-    weights = np.array([idf(s) * seen[s][1] for s in stems_], dtype=np.float64)
+    weights = np.array([idf(s) for s in stems_], dtype=np.float64)
     is_category = np.array([bool(category) and s == stem(category) for s in stems_], dtype=bool)
-    own = np.array([seen[s][1] == 1.0 for s in stems_], dtype=bool) & ~is_category
-    return Focus([seen[s][0] for s in stems_], stems_, weights, own, is_category)
+    own = np.array([seen[s][1] for s in stems_], dtype=bool) & ~is_category
+    focus = Focus([seen[s][0] for s in stems_], stems_, weights, own, is_category)
+    focus.borrowed_share = extra_weight
+    return focus
 
 
 class Matcher:

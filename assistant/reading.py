@@ -42,8 +42,6 @@ _KIND_CUES = {
 _KIND_CUES["age"] = _KIND_CUES["number"]
 _KIND_CUES["duration"] = _KIND_CUES["date"]
 _CAPITALIZED = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w'’&.-]*")
-_REASON_MARKERS = {"because", "since", "as", "due", "amid", "after", "following", "over",
-                   "so", "to", "for"}  # fmt: skip
 _NEGATION_WORDS = {"not", "n't", "never", "no", "neither", "nor", "without"}
 _PRIMARY = {
     "agent": {"PERSON", "ORG"},
@@ -87,6 +85,7 @@ class Phrase:
     binding: float = 0.0
     fit: float = 0.0
     votes: float = 0.0
+    headline: float = 0.0
     score: float = 0.0
 
     @property
@@ -110,8 +109,10 @@ class Reading:
 
 
 def normal(text: str) -> str:
+    """A phrase for comparing: lower case, no leading article, possessive or punctuation."""
     text = re.sub(r"^(the|a|an)\s+", "", text.strip(), flags=re.IGNORECASE)
-    return " ".join(re.sub(r"['’]s$", "", text).lower().split())
+    text = re.sub(r"['’]s\b", "", text.lower())
+    return " ".join(re.sub(r"[^\w\s]", " ", text).split())
 
 
 def warm_up() -> None:
@@ -159,7 +160,8 @@ def _conclude(frame: Frame, ranked: list[Sentence], matcher: Matcher, cfg: Reade
     docs = parse([s.text for s in top], [(s.passage.article_id, s.start, s.end) for s in top])
     if frame.kind in ("reason", "manner", "clause"):
         return _clause(frame, top, docs, matcher, cfg)
-    phrases = sorted(_phrases(frame, top, docs, matcher, cfg, resolved), key=lambda p: -p.score)
+    phrases = sorted(_phrases(frame, top, docs, matcher, cfg, resolved, ranked),
+                     key=lambda p: -p.score)  # fmt: skip
     unbound = f"no {frame.kind} bound to the question in the evidence"
     if not phrases:
         return Reading(frame, True, evidence=top[:1], confidence=best.score, reason=unbound)
@@ -244,36 +246,92 @@ def _score_sentences(sentences: list[Sentence], frame: Frame, focus: Focus, matc
 
 
 def _phrases(frame: Frame, top: list[Sentence], docs, matcher: Matcher, cfg: ReaderSettings,
-             resolved) -> list[Phrase]:  # fmt: skip
-    question_words = set(words(resolved.question))
+             resolved, ranked: list[Sentence]) -> list[Phrase]:  # fmt: skip
+    """Candidate answers of the asked kind, one per distinct phrase, scored.
+
+    A phrase is taken from the parsed best sentences, or from the headline of their article
+    ("'Squid Game': Netflix green lights season 2" names what the sentence calls "the show").
+    Its score adds its best occurrence's sentence score and binding, its type fit, and how
+    much of the retrieved text names it (news repeats the answer)."""
+    question_words = set(words(resolved.question)) | set(resolved.referents)
     bylines = {normal(s.passage.source.rsplit(".", 1)[0]) for s in top if s.passage.source}
     best_score = top[0].score or 1.0
-    phrases: list[Phrase] = []
+    found: dict[str, Phrase] = {}
+
+    def admissible(span) -> bool:
+        key = normal(span.text)
+        content = [w for w in words(span.text) if w not in FUNCTION_WORDS]
+        if not key or key in bylines or not content:
+            return False
+        if all(w in question_words for w in content) or span.root.lower_ in question_words:
+            return False  # the question already names it ("Vin Scully" -> "Vincent Scully")
+        return not (
+            frame.modifiers and frame.kind in ("number", "age") and _clashes(span, frame, matcher)
+        )  # "three US soldiers" vs Iranian ones
+
     for sentence, doc in zip(top, docs, strict=True):
         scores = matcher.word_scores([t.lower_ for t in doc])
         for span, label, fit in _candidates(frame, doc, cfg):
-            text = span.text.strip(" ,.;:'\"“”‘’")
-            key = normal(text)
-            content = [w for w in words(text) if w not in FUNCTION_WORDS]
-            if not key or key in bylines or not content:
+            if not admissible(span):
                 continue
-            if all(w in question_words for w in content):
-                continue  # the question already names it
-            if frame.modifiers and _clashes(span, frame, matcher):
-                continue  # "three US soldiers" does not answer "how many Iranian soldiers"
-            phrase = Phrase(_with_unit(span, frame) if frame.kind in ("number", "age")
-                            else text, label, sentence)  # fmt: skip
+            phrase = Phrase(phrase_text(span, frame), label, sentence)
             phrase.binding = _binding(span, doc, scores, matcher.focus, frame, cfg)
             phrase.fit = fit
-            phrases.append(phrase)
-    _vote(phrases)
-    for p in phrases:
+            local = cfg.w_support * sentence.score / best_score + cfg.w_binding * phrase.binding
+            old = found.get(phrase.key)
+            if old is None or local > old.score:
+                phrase.score = local
+                phrase.fit = max(fit, old.fit if old else 0.0)
+                found[phrase.key] = phrase
+    _from_headlines(frame, top, ranked, found, admissible, cfg)
+    _redundancy(list(found.values()), [s.passage for s in ranked])
+    for p in found.values():
         p.score = (cfg.w_support * p.sentence.score / best_score + cfg.w_binding * p.binding
-                   + cfg.w_fit * p.fit + cfg.w_votes * p.votes)  # fmt: skip
-    return phrases
+                   + cfg.w_fit * p.fit + cfg.w_votes * p.votes
+                   + cfg.w_headline * p.headline)  # fmt: skip
+    return list(found.values())
 
 
-def _candidates(frame: Frame, doc, cfg: ReaderSettings):
+def _from_headlines(frame, top, ranked, found, admissible, cfg) -> None:
+    """Names in the headlines of the best sentences' articles, each cited with the article's
+    sentence that names it (or its best one)."""
+    from assistant.nlp import parse
+
+    articles: dict[str, Sentence] = {}
+    for s in top:
+        articles.setdefault(s.passage.article_id, s)
+    titles = [s.passage.title for s in articles.values()]
+    docs = parse(titles, [(a, -1, -1) for a in articles])
+    for (article_id, best), doc in zip(articles.items(), docs, strict=True):
+        for span, label, fit in _candidates(frame, doc, cfg, headline=True):
+            if not admissible(span):
+                continue
+            text = phrase_text(span, frame)
+            key = normal(text)
+            if key in found:
+                found[key].headline = 1.0
+                continue
+            naming = [s for s in ranked if s.passage.article_id == article_id
+                      and key in normal(s.text)]  # fmt: skip
+            phrase = Phrase(text, label, naming[0] if naming else best, fit=fit, headline=1.0)
+            found[key] = phrase
+
+
+def _redundancy(phrases: list[Phrase], passages: list[Passage]) -> None:
+    """How much of the retrieved text names each phrase (by retrieval score), 0..1."""
+    texts = {}
+    for p in passages:
+        texts.setdefault(p.chunk_id, (f" {normal(p.title)} {normal(p.text)} ", p.score))
+    totals = {}
+    for phrase in phrases:
+        needle = f" {phrase.key} "
+        totals[phrase.key] = sum(score for text, score in texts.values() if needle in text)
+    best = max(totals.values(), default=0.0) or 1.0
+    for phrase in phrases:
+        phrase.votes = totals[phrase.key] / best
+
+
+def _candidates(frame: Frame, doc, cfg: ReaderSettings, headline: bool = False):
     """``(span, label, type fit)`` of the phrases in ``doc`` that could answer ``frame``.
 
     Names of another type than preferred stay candidates at a lower fit: the small model
@@ -306,11 +364,17 @@ def _candidates(frame: Frame, doc, cfg: ReaderSettings):
                 start = chunk.start + (1 if chunk[0].pos_ == "DET" else 0)
                 taken.update(range(chunk.start, chunk.end))
                 yield doc[start : chunk.end], "PROPN", cfg.noun_phrase_fit
-    if frame.subject and frame.kind in ("agent", "person", "organization"):
-        for chunk in doc.noun_chunks:  # "Shiite lawmakers told ...", "confirmed by a politician"
+    if frame.kind in ("agent", "person", "organization"):
+        # "Shiite lawmakers told ...", "confirmed by an Iraqi politician", "met militants"
+        for chunk in doc.noun_chunks:
             start = chunk.start + (1 if chunk[0].pos_ == "DET" else 0)
             described = chunk.end - start >= 2  # "Shiite lawmakers", not "the network"
-            if chunk.root.pos_ == "NOUN" and described and _is_subject(chunk) and not (
+            role = (
+                _is_subject(chunk)
+                if frame.subject
+                else (chunk.root.dep_ == "dobj" and chunk.root.head.lemma_.lower() == frame.verb)
+            )
+            if chunk.root.pos_ == "NOUN" and described and role and not (
                     set(range(chunk.start, chunk.end)) & taken):  # fmt: skip
                 yield doc[start : chunk.end], "NP", cfg.common_noun_fit
     if frame.kind == "entity":
@@ -332,25 +396,54 @@ def _binding(span, doc, scores: np.ndarray, focus: Focus, frame: Frame,
     bonus when the phrase names the noun the question asks for ("the port of Haifa")."""
     distances = _tree_distances(doc, span.root.i)
     inside = set(range(span.start, span.end))
-    total = weight_sum = 0.0
+    total = matched = 0.0
     for i, weight in enumerate(focus.weights):
         if focus.category[i]:
             continue  # the category noun: handled below
-        weight_sum += weight
-        best = 0.0
+        best = strength = 0.0
         for j in np.flatnonzero(scores[i]):
             if j in inside:
                 continue
-            best = max(best, scores[i, j] * cfg.binding_decay ** max(distances[j] - 1, 0))
+            close = scores[i, j] * cfg.binding_decay ** max(distances[j] - 1, 0)
+            if close > best:
+                best, strength = close, scores[i, j]
         total += weight * best
-    bound = total / (weight_sum or 1.0)
+        matched += weight * strength
+    # how close the phrase sits to the focus words its sentence has (coverage is scored apart)
+    bound = total / matched if matched else 0.0
     if frame.head:
         heads = [t for t in doc if t.lemma_.lower() == frame.head and t.i not in inside]
         head_close = max((_naming(span, t, distances, cfg) for t in heads), default=0.0)
         bound = min(1.0, bound + cfg.head_share * head_close)
     if frame.subject and not _is_subject(span):
         bound *= cfg.role_mismatch
+    if _other_predicate(span, doc, frame):
+        bound *= cfg.verb_mismatch
     return bound
+
+
+_LIGHT_VERBS = {"be", "have", "do", "say", "make", "get", "take", "go", "come", "give"}
+
+
+def _other_predicate(span, doc, frame: Frame) -> bool:
+    """The sentence has the question's verb, but the phrase belongs to another verb ("killed
+    three soldiers and wounded about 40": 40 is not a number killed)."""
+    if not frame.verb or frame.verb in _LIGHT_VERBS:
+        return False
+    if not any(t.lemma_.lower() == frame.verb for t in doc):
+        return False
+    verb = span.root
+    while verb.pos_ not in ("VERB", "AUX") and verb.head.i != verb.i:
+        verb = verb.head
+    if verb.pos_ not in ("VERB", "AUX") or verb.lemma_.lower() == frame.verb:
+        return False
+    # the question's verb may govern this one ("announced it was suspending"), but not as a
+    # coordinated verb ("killed three and wounded 40")
+    while verb.dep_ != "conj" and verb.head.i != verb.i:
+        verb = verb.head
+        if verb.lemma_.lower() == frame.verb:
+            return False
+    return True
 
 
 def _naming(span, head, distances: list[int], cfg: ReaderSettings) -> float:
@@ -394,19 +487,6 @@ def _tree_distances(doc, origin: int) -> list[int]:
     return distance
 
 
-def _vote(phrases: list[Phrase]) -> None:
-    """Agreement: a phrase named by several articles' sentences is likelier the answer."""
-    support: dict[str, dict[str, float]] = {}
-    for p in phrases:
-        per_article = support.setdefault(p.key, {})
-        article = p.sentence.passage.article_id
-        per_article[article] = max(per_article.get(article, 0.0), p.sentence.score)
-    totals = {k: sum(v.values()) for k, v in support.items()}
-    best = max(totals.values(), default=0.0) or 1.0
-    for p in phrases:
-        p.votes = totals[p.key] / best
-
-
 def _clashes(span, frame: Frame, matcher: Matcher) -> bool:
     """The phrase's noun carries names other than those the question's head carries."""
     noun = span.root.head if span.root.dep_ in ("nummod", "quantmod") else span.root
@@ -418,26 +498,57 @@ def _clashes(span, frame: Frame, matcher: Matcher) -> bool:
     return bool(scores.size) and not (scores.max(axis=1) > 0).all()
 
 
-def _with_unit(span, frame: Frame) -> str:
-    """A number with the noun it counts: "three American soldiers", "63 hot dogs"."""
-    head = span.root.head
-    if span.root.dep_ in ("nummod", "quantmod") and head.pos_ == "NOUN":
-        start = min([span.start, *(t.i for t in head.lefts if t.dep_ in ("amod", "compound"))])
-        return span.doc[start : head.i + 1].text
-    return span.text
+_DIGITS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty".split())}  # fmt: skip
+
+
+def phrase_text(span, frame: Frame) -> str:
+    """The answer as it should read: a number with the noun it counts ("63 hot dogs"), a list
+    whole ("New Jersey and Oregon"), a city with its state ("San Francisco, California"),
+    numbers in digits, without stray edges ("– Northeastern University’s")."""
+    doc = span.doc
+    start, end = span.start, span.end
+    root = span.root
+    if frame.kind in ("number", "age") and root.dep_ in ("nummod", "quantmod") \
+            and root.head.pos_ == "NOUN" and root.head.i >= end:  # fmt: skip
+        end = root.head.i + 1
+    for conj in root.conjuncts:  # "New Jersey and Oregon", "deli meat and cheese"
+        if conj.i <= root.i or conj.pos_ != root.pos_ or conj.ent_type_ != root.ent_type_:
+            continue
+        end = max(end, _ent_end(conj) if conj.ent_type_ else conj.i + 1)
+    if (
+        root.ent_type_ == "GPE"
+        and end + 1 < len(doc)
+        and doc[end].text == ","
+        and doc[end + 1].ent_type_ == "GPE"
+    ):  # "San Francisco, California"
+        end = _ent_end(doc[end + 1])
+    tokens = list(doc[start:end])
+    while tokens and (tokens[0].is_punct or tokens[0].pos_ in ("INTJ", "CCONJ")
+                      or tokens[0].lower_ in ("no", "not")):  # fmt: skip
+        tokens.pop(0)
+    while tokens and (tokens[-1].is_punct or tokens[-1].tag_ == "POS"):
+        tokens.pop()
+    if not tokens:
+        return span.text
+    text = "".join(t.text_with_ws for t in tokens[:-1]) + tokens[-1].text
+    if frame.kind in ("number", "age", "money", "duration"):
+        text = re.sub(r"\b[A-Za-z]+\b", lambda m: _DIGITS.get(m.group().lower(), m.group()), text)
+    return text
+
+
+def _ent_end(token) -> int:
+    doc = token.doc
+    for ent in doc.ents:
+        if ent.start <= token.i < ent.end:
+            return ent.end
+    return token.i + 1
 
 
 def _answer_phrase(phrase: Phrase, frame: Frame) -> str:
     text = phrase.text
-    if phrase.label in ("ORG", "NORP", "FAC", "EVENT", "WORK_OF_ART", "LAW", "PRODUCT") and \
-            re.match(r"(?i)the\s", phrase.sentence.text[_offset(phrase):] or ""):  # fmt: skip
-        text = "the " + text
     return text[:1].upper() + text[1:]
-
-
-def _offset(phrase: Phrase) -> int:
-    at = phrase.sentence.text.find(phrase.text)
-    return max(at - 4, 0)
 
 
 # --- yes/no, why and how ---
@@ -465,31 +576,107 @@ def _yes_no(frame: Frame, top: list[Sentence], matcher: Matcher, cfg: ReaderSett
     doc = parse([best.text], [(best.passage.article_id, best.start, best.end)])[0]
     negated = any(t.lower_ in _NEGATION_WORDS or t.dep_ == "neg" for t in doc)
     verdict = "No" if negated != frame.negated else "Yes"
-    return Reading(frame, False, answer=verdict, short_answer=verdict, evidence=[best],
+    clause = _settling_clause(doc, frame, cfg)
+    answer = f"{verdict}: {clause}" if clause else verdict
+    return Reading(frame, False, answer=answer, short_answer=verdict, evidence=[best],
                    confidence=best.lexical)  # fmt: skip
+
+
+def _settling_clause(doc, frame: Frame, cfg: ReaderSettings) -> str:
+    """The clause of the question's verb, its long subject shortened to a pronoun:
+    "they have not announced any suspension of operations against the US"."""
+    verb = next((t for t in doc if t.lemma_.lower() == frame.verb), None)
+    if verb is None:
+        verb = next((t for t in doc if t.dep_ == "ROOT"), None)
+    if verb is None:
+        return ""
+    while verb.dep_ in ("xcomp", "ccomp", "conj") and verb.head.pos_ in ("VERB", "AUX") \
+            and not any(c.dep_.startswith("nsubj") for c in verb.children):  # fmt: skip
+        verb = verb.head
+    tokens = list(verb.subtree)
+    while tokens and (
+        tokens[0].is_punct
+        or tokens[0].is_quote
+        or (tokens[0].dep_ in ("cc", "mark", "advmod", "prep") and tokens[0].i < verb.i)
+    ):
+        drop = {t.i for t in tokens[0].subtree}
+        tokens = [t for t in tokens if t.i not in drop]
+    while tokens and (tokens[-1].is_punct or tokens[-1].is_quote):
+        tokens.pop()
+    subject = next((c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+    short = subject is not None and len(list(subject.subtree)) > 4
+    span = {t.i for t in subject.subtree} if short else set()
+    plural = short and (subject.tag_ in ("NNS", "NNPS")
+                        or any(c.dep_ == "conj" for c in subject.children))  # fmt: skip
+    parts, placed = [], False
+    for t in tokens:
+        if t.i in span:
+            if not placed:
+                parts.append("they " if plural else "it ")
+                placed = True
+            continue
+        parts.append(t.text_with_ws)
+    text = "".join(parts).strip()
+    if len(text.split()) > cfg.max_clause_words:
+        return ""
+    return text
 
 
 def _clause(frame: Frame, top: list[Sentence], docs, matcher: Matcher,
             cfg: ReaderSettings) -> Reading:  # fmt: skip
-    """Why/how/what-did-they-say: the reason, manner or reported clause of the best sentence."""
+    """Why/how/what-did-they-say: the reason, manner or reported clause of the best sentence.
+
+    For "why", every parsed sentence offers its reason clauses; a cause ("because", "due
+    to", "to prevent" after a passive or as an adverbial clause) outweighs a mere sequence
+    ("after", "following", "amid")."""
+    options = []
     for sentence, doc in zip(top, docs, strict=True):
         scores = matcher.word_scores([t.lower_ for t in doc])
-        anchor = _anchor(doc, scores, frame)
-        span = _reason_span(doc, anchor) if frame.kind == "reason" else _complement(doc, anchor)
-        if span is not None and len(span.text.split()) >= 2:
-            text = span.text.strip(" ,.;:")
-            if len(text.split()) > cfg.max_clause_words:
-                text = " ".join(text.split()[: cfg.max_clause_words]) + " …"
-            return Reading(frame, False, answer=text[:1].upper() + text[1:], short_answer=None,
-                           evidence=[sentence, *[s for s in top if s is not sentence]][:3],
-                           confidence=sentence.score)  # fmt: skip
-        if frame.kind != "reason":
-            break
-    if frame.kind == "reason":
-        return Reading(frame, True, evidence=top[:1], reason="no reason given in the evidence")
-    best = top[0]
-    return Reading(frame, False, answer="", short_answer=None, evidence=top[:3],
-                   confidence=best.score)  # fmt: skip
+        if frame.kind == "reason":
+            for span, strength in _reasons(doc):
+                options.append((sentence.score * strength, sentence, span))
+        else:
+            span = _complement(doc, _anchor(doc, scores, frame))
+            if span is not None:
+                options.append((sentence.score, sentence, span))
+            break  # the best sentence's own clause, or none
+    options = [o for o in options if len(o[2].text.split()) >= 2]
+    if not options:
+        if frame.kind == "reason":
+            return Reading(frame, True, evidence=top[:1], reason="no reason given in the evidence")
+        return Reading(frame, False, answer="", evidence=top[:3], confidence=top[0].score)
+    score, sentence, span = max(options, key=lambda o: o[0])
+    text = span.text.strip(" ,.;:")
+    if len(text.split()) > cfg.max_clause_words:
+        text = " ".join(text.split()[: cfg.max_clause_words]) + " …"
+    return Reading(frame, False, answer=text[:1].upper() + text[1:], short_answer=None,
+                   evidence=[sentence, *[s for s in top if s is not sentence]][:3],
+                   confidence=score)  # fmt: skip
+
+
+_CAUSES = {"because", "due", "since", "so"}  # "because ...", "due to ...", "so that ..."
+_SEQUENCES = {"after", "following", "amid", "as", "over"}  # often, not always, a cause
+
+
+def _reasons(doc):
+    """``(span, strength)`` of the reason clauses in ``doc``."""
+    for token in doc:
+        word = token.lower_
+        if word in _CAUSES or word in _SEQUENCES:
+            strength = 1.0 if word in _CAUSES else 0.5
+            head = token if token.dep_ == "prep" else token.head
+        elif word == "to" and token.dep_ == "aux" and token.head.pos_ == "VERB":
+            verb = token.head  # a purpose: "was made to prevent", "acted to stop"
+            passive = any(c.dep_ == "auxpass" for c in verb.head.children)
+            if verb.dep_ != "advcl" and not (verb.dep_ == "xcomp" and passive):
+                continue
+            strength, head = 1.0, verb
+        else:
+            continue
+        subtree = list(head.subtree)
+        start, end = min(token.i, subtree[0].i), subtree[-1].i + 1
+        if end - start >= 3:
+            yield doc[start:end], strength
 
 
 def _anchor(doc, scores: np.ndarray, frame: Frame):
@@ -509,33 +696,22 @@ def _anchor(doc, scores: np.ndarray, frame: Frame):
     return next((t for t in doc if t.dep_ == "ROOT"), doc[0])
 
 
-def _reason_span(doc, anchor):
-    for token in doc:
-        if token.lower_ not in _REASON_MARKERS:
-            continue
-        if token.lower_ == "to" and token.head.pos_ != "VERB":
-            continue
-        head = token.head if token.dep_ in ("mark", "aux", "prep") else token
-        if token.dep_ == "prep":
-            head = token
-        subtree = list(head.subtree)
-        start = min(token.i, subtree[0].i)
-        end = subtree[-1].i + 1
-        if end - start >= 3:
-            return doc[start:end]
-    return None
-
-
-_COMPLEMENTS = ["ccomp", "xcomp", "acomp", "attr", "oprd", "dobj"]  # the clause first
-
-
 def _complement(doc, anchor):
-    children = sorted(anchor.children, key=lambda c: _COMPLEMENTS.index(c.dep_)
-                      if c.dep_ in _COMPLEMENTS else len(_COMPLEMENTS))  # fmt: skip
-    for child in children:
-        if child.dep_ in _COMPLEMENTS:
-            subtree = list(child.subtree)
-            return doc[subtree[0].i : subtree[-1].i + 1]
+    """What the anchor verb says, urges or does: the words of its subtree after it
+    ("urged [the factions to de-escalate a bit]"), or what it reports ("“[We believe ...]”,
+    said John Kirby"), else a quotation in the sentence."""
+    reported = [c for c in anchor.children if c.dep_ == "ccomp"]
+    if reported:
+        words = [t for t in reported[0].subtree if not (t.is_punct or t.is_quote)]
+        if len(words) >= 2:
+            return doc[words[0].i : words[-1].i + 1]
+    after = [t for t in anchor.subtree if t.i > anchor.i and t.dep_ not in ("nsubj", "nsubjpass")]
+    while after and (after[-1].is_punct or after[-1].is_quote):
+        after.pop()
+    while after and (after[0].is_punct or after[0].dep_ in ("mark", "cc")):
+        after.pop(0)
+    if after and after[-1].i - after[0].i + 1 >= 2:
+        return doc[after[0].i : after[-1].i + 1]
     quote = re.search(r"[\"“]([^\"”]{8,300})[\"”]", doc.text)
     if quote:
         return doc.char_span(quote.start(1), quote.end(1), alignment_mode="expand")

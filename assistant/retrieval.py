@@ -54,6 +54,27 @@ class SearchFilters:
             return None
         return parts[0] if len(parts) == 1 else {"$and": parts}
 
+    def llama_filters(self):
+        """The same restriction as llama-index metadata filters (for llama-index retrievers)."""
+        from llama_index.core.vector_stores import (
+            FilterCondition,
+            FilterOperator,
+            MetadataFilter,
+            MetadataFilters,
+        )
+
+        parts = []
+        if self.as_of:
+            parts.append(MetadataFilter(key="published_ts", operator=FilterOperator.LTE,
+                                        value=date_key(self.as_of.isoformat())))  # fmt: skip
+        if self.date_from:
+            parts.append(MetadataFilter(key="published_ts", operator=FilterOperator.GTE,
+                                        value=date_key(self.date_from.isoformat())))  # fmt: skip
+        if self.sources:
+            parts.append(MetadataFilter(key="source", operator=FilterOperator.IN,
+                                        value=list(self.sources)))  # fmt: skip
+        return MetadataFilters(filters=parts, condition=FilterCondition.AND) if parts else None
+
     def allows(self, ts: int, source: str) -> bool:
         if self.as_of and ts > date_key(self.as_of.isoformat()):
             return False

@@ -151,7 +151,16 @@ class ReaderSettings(_Group):
         "question (a person for 'who is the spokesman').",
     )
     w_votes: float = Field(
-        0.2, ge=0, description="Agreement: other articles' sentences name the same phrase."
+        0.2,
+        ge=0,
+        description="Redundancy: how much of the retrieved text names the phrase "
+        "(news repeats its answer).",
+    )
+    w_headline: float = Field(
+        0.2,
+        ge=0,
+        description="The phrase is in the headline of an article the evidence "
+        "comes from: headlines name the subject.",
     )
     binding_decay: float = Field(
         0.6,
@@ -181,15 +190,28 @@ class ReaderSettings(_Group):
         description="Binding kept by a phrase that "
         "is not the subject when the question asks who did something.",
     )
+    verb_mismatch: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Binding kept by a phrase that "
+        "belongs to another verb than the question's, when the "
+        "sentence has both (40 wounded is no answer to how many died).",
+    )
     secondary_fit: float = Field(
         0.5,
         ge=0,
         le=1,
         description="Type fit of an acceptable but not preferred label (a country for 'who').",
     )
-    common_noun_fit: float = Field(0.3, ge=0, le=1, description="Type fit of a described "
-                                   "common noun ('Shiite lawmakers') for a 'who' question: a "
-                                   "name, when one is bound, is the better answer.")
+    common_noun_fit: float = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description="Type fit of a described "
+        "common noun ('Shiite lawmakers') for a 'who' question: a "
+        "name, when one is bound, is the better answer.",
+    )
     noun_phrase_fit: float = Field(
         0.5, ge=0, le=1, description="Type fit of a plain noun phrase for a 'which/what' question."
     )
@@ -225,10 +247,11 @@ class ReaderSettings(_Group):
         4, ge=1, le=12, description="Sentences handed on as evidence (to an LLM backend)."
     )
     referent_weight: float = Field(
-        0.5,
+        0.3,
         ge=0,
         le=1,
-        description="Weight of the words a follow-up's pronouns stand for, relative to its own.",
+        description="Share of a follow-up's word coverage that comes from what its pronouns "
+        "stand for: its own words decide.",
     )
     date_margin_days: int = Field(
         3,

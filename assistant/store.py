@@ -132,6 +132,12 @@ class Store:
                 "their stored text)."
             )
 
+    def vector_store(self):
+        """The chunk collection as a llama-index vector store (what the baseline queries)."""
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        return ChromaVectorStore(chroma_collection=self.chunks)
+
     # --- state ---
 
     def _state(self, key: str) -> str:

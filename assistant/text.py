@@ -66,8 +66,10 @@ def index_terms(text: str) -> list[str]:
 
 
 def content_words(text: str) -> list[str]:
-    """Lower-cased words of ``text`` that carry its topic, in order."""
-    return [w for w in words(text) if w not in FUNCTION_WORDS]
+    """Lower-cased words of ``text`` that carry its topic, in order. Acronyms always do
+    ("US" is the country, not the pronoun)."""
+    return [w.lower() for w in TOKEN.findall(text)
+            if w.lower() not in FUNCTION_WORDS or (w.isupper() and len(w) > 1)]  # fmt: skip
 
 
 def content_terms(text: str) -> list[str]:

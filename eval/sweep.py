@@ -18,7 +18,7 @@ from typing import Any
 
 from eval.gold import load_gold
 from eval.runner import RUNS_DIR, code_version, index_dir_for
-from eval.scoring import answer_correct, percentile, word_count
+from eval.scoring import answer_correct, mentions, percentile, word_count
 
 
 def parse_grid(specs: list[str]) -> dict[str, list[float]]:
@@ -65,19 +65,26 @@ class _GoldSet:
 
     def score(self, reader) -> dict[str, Any]:
         rows = []
+        sentence_hits: list[bool | None] = []
         for q in self.questions:
             history: list[tuple[str, str]] = []
             for turn in q.turns[:-1]:
                 earlier = self.assistant.conclude(self.prepare(turn, history, q.as_of), reader)
                 history.append((turn, earlier.answer))
-            answer = self.assistant.conclude(self.prepare(q.question, history, q.as_of), reader)
+            retrieved = self.prepare(q.question, history, q.as_of)
+            answer = self.assistant.conclude(retrieved, reader)
+            reading = self.assistant.read(retrieved, reader) if q.answers else None
+            top = reading.sentences[0].text if reading and reading.sentences else ""
             rows.append((q, answer))
+            sentence_hits.append(any(mentions(top, g) for g in q.answers) if q.answers else None)
         correct = [answer_correct(a.answer, a.abstained, q.answers, q.choices) for q, a in rows]
         answerable = [c for c, (q, _) in zip(correct, rows, strict=True) if q.answers]
         refusals = [a.abstained for q, a in rows if not q.answers]
         words = [word_count(a.answer) for _, a in rows if not a.abstained]
+        hits = [h for h in sentence_hits if h is not None]
         return {
             "accuracy": sum(correct) / len(rows),
+            "sentence@1": sum(hits) / len(hits) if hits else None,
             "answerable": sum(answerable) / len(answerable) if answerable else None,
             "abstain_recall": sum(refusals) / len(refusals) if refusals else None,
             "median_words": percentile(words, 50) if words else None,
@@ -117,7 +124,8 @@ def _table(results, names: list[str], sets: list[str], meta: dict) -> str:
     def f(v) -> str:
         return "–" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
 
-    head = [*names, *(f"{s} {k}" for s in sets for k in ("acc", "answerable", "abstain", "words"))]
+    keys = ("acc", "answerable", "abstain", "words", "sentence@1")
+    head = [*names, *(f"{s} {k}" for s in sets for k in keys)]
     lines = [
         f"# Sweep (code `{meta['code_version']}`, base settings `{meta['settings_fingerprint']}`,"
         f" {len(results)} points, {meta['seconds']:.0f} s)",
@@ -130,6 +138,6 @@ def _table(results, names: list[str], sets: list[str], meta: dict) -> str:
         for s in sets:
             sc = r["scores"][s]
             cells += [f(sc["accuracy"]), f(sc["answerable"]), f(sc["abstain_recall"]),
-                      f(sc["median_words"])]  # fmt: skip
+                      f(sc["median_words"]), f(sc["sentence@1"])]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -26,4 +26,4 @@ def test_fingerprint_tracks_answer_settings_not_paths():
 def test_get_settings_accepts_object_or_dict():
     s = Settings()
     assert get_settings(s) is s
-    assert get_settings({"answer": {"max_sentences": 1}}).answer.max_sentences == 1
+    assert get_settings({"reader": {"parse_top": 3}}).reader.parse_top == 3
