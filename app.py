@@ -1,17 +1,28 @@
 """Newsdesk in the browser: a Gradio chat over the indexed articles, with cited passages.
 
     python app.py [--host 127.0.0.1] [--port 7860] [--corpus corpus/] [--data-dir data/]
+                  [--upload-dir DIR]
 
 A thin layer: the logic lives in ``assistant.ui`` and ``assistant.engine``.
+
+What the app reads: its index, its corpus folder (on start), and files sent with an upload
+request. Uploads land in the app's own upload folder (``GRADIO_TEMP_DIR``, a fresh private
+temporary folder unless ``--upload-dir`` names one); Gradio refuses any file reference outside
+it before copying anything, and the upload handler checks again (links resolved) before
+reading a byte.
 """
 
 from __future__ import annotations
 
 import argparse
 import atexit
+import html
 import logging
 import os
+import shutil
+import signal
 import sys
+import tempfile
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -31,15 +42,66 @@ CSS = """
 """
 
 
-def build_app(assistant, corpus_dir: Path):
+def use_upload_folder(upload_dir: Path) -> Path:
+    """Make ``upload_dir`` Gradio's upload and cache folder for this process (GRADIO_TEMP_DIR
+    is read when blocks are built and when a request's files are checked)."""
+    upload_dir = Path(upload_dir).resolve()
+    upload_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.environ["GRADIO_TEMP_DIR"] = str(upload_dir)
+    return upload_dir
+
+
+def _blocks_class():
+    """``gr.Blocks`` whose input checks answer with one escaped line instead of a trace.
+
+    Gradio checks every file reference in a request before preprocessing: only files in its
+    upload folder are taken (``InvalidPathError`` otherwise, before anything is copied). Its
+    messages may quote the request's values and are shown as HTML, so they are re-raised as
+    one escaped line; a refused path gets the upload refusal.
+    """
+    import gradio as gr
+    from gradio.exceptions import InvalidPathError
+
+    from assistant.errors import UploadRefused
+
+    class NewsdeskBlocks(gr.Blocks):
+        async def preprocess_data(self, *args, **kwargs):
+            try:
+                return await super().preprocess_data(*args, **kwargs)
+            except InvalidPathError as exc:
+                log.warning("refused a request: %s", " ".join(str(exc).split()))
+                refusal = UploadRefused(
+                    "Upload refused: a file in the request did not arrive with it (it lies "
+                    "outside the upload folder of this app); only files sent with the upload "
+                    "are read."
+                )
+                message = html.escape(str(refusal), quote=False)
+                raise gr.Error(message, print_exception=False) from None
+            except Exception as exc:
+                message = exc.message if isinstance(exc, gr.Error) else str(exc)
+                first = " ".join(str(message).split("\n\n")[0].split())[:300]
+                log.warning("refused a request: %s", first)
+                raise gr.Error(
+                    html.escape(f"The request's inputs could not be read: {first}", quote=False),
+                    print_exception=False,
+                ) from None
+
+    return NewsdeskBlocks
+
+
+def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
+    upload_root = use_upload_folder(upload_dir or tempfile.mkdtemp(prefix="newsdesk-uploads-"))
+
     import gradio as gr
 
     from assistant.errors import AssistantError
     from assistant.ui import (
         answer_markdown,
         article_rows,
+        escape_markdown,
         example_questions,
         ingest_uploads,
+        plain_history,
         sources_html,
         stream_chunks,
     )
@@ -50,21 +112,24 @@ def build_app(assistant, corpus_dir: Path):
         except AssistantError:
             return []
 
+    def sources() -> list[str]:
+        return sorted({r.source for r in records() if r.source})
+
     def stats_text() -> str:
         try:
             s = assistant.stats()
         except AssistantError as exc:
-            return f"⚠️ {exc}"
+            return f"⚠️ {escape_markdown(str(exc))}"
         return f"**{s['articles']:,} articles**, {s['chunks']:,} passages indexed."
 
     def respond(message, history, date_from, date_to, sources):
         try:
             answer = assistant.ask(
-                message, history=history, as_of=date_to or None,
+                message, history=plain_history(history), as_of=date_to or None,
                 date_from=date_from or None, sources=sources or None,
             )  # fmt: skip
         except AssistantError as exc:
-            yield f"⚠️ {exc}", sources_html(None)
+            yield f"⚠️ {escape_markdown(str(exc))}", sources_html(None)
             return
         except Exception:  # keep serving; the details go to the server log
             log.exception("answering failed")
@@ -83,16 +148,15 @@ def build_app(assistant, corpus_dir: Path):
         if not files:
             return "Nothing uploaded.", stats_text(), article_rows(records(), query), gr.update()
         try:
-            paths = [f if isinstance(f, str) else f.name for f in files]
-            report = ingest_uploads(assistant, paths, corpus_dir)
+            paths = [f if isinstance(f, str) else getattr(f, "name", f) for f in files]
+            report = ingest_uploads(assistant, paths, corpus_dir, upload_root=upload_root)
             message = report.markdown()
         except AssistantError as exc:
-            message = f"⚠️ {exc}"
+            message = f"⚠️ {escape_markdown(str(exc))}"
         except Exception:
             log.exception("upload failed")
             message = "⚠️ The upload failed; the error was logged. Nothing else changed."
-        choices = sorted({r.source for r in records() if r.source})
-        return message, stats_text(), article_rows(records(), query), gr.update(choices=choices)
+        return message, stats_text(), article_rows(records(), query), gr.update(choices=sources())
 
     def welcome_text(found) -> str:
         return (
@@ -102,7 +166,8 @@ def build_app(assistant, corpus_dir: Path):
         )
 
     initial = records()
-    with gr.Blocks(title="Newsdesk", fill_height=True) as demo:
+    blocks = _blocks_class()
+    with blocks(title="Newsdesk", fill_height=True, delete_cache=(3600, 3600)) as demo:
         gr.Markdown("# Newsdesk\nAsk about the news articles; every answer cites its passages.")
         with gr.Tab("Chat"):
             with gr.Row():
@@ -117,8 +182,9 @@ def build_app(assistant, corpus_dir: Path):
                     chat = gr.ChatInterface(
                         respond,
                         chatbot=gr.Chatbot(
-                            label="Newsdesk", height=430, placeholder=welcome_text(initial)
-                        ),
+                            label="Newsdesk", height=430, placeholder=welcome_text(initial),
+                            latex_delimiters=[], sanitize_html=True,
+                        ),  # fmt: skip
                         additional_inputs=[date_from, date_to, source_pick],
                         additional_inputs_accordion=gr.Accordion("Filters", open=False),
                         additional_outputs=[sources_panel],
@@ -139,7 +205,7 @@ def build_app(assistant, corpus_dir: Path):
             search = gr.Textbox(label="Search articles (title or source)")
             table = gr.Dataframe(
                 value=article_rows(initial), headers=["date", "title", "source"],
-                interactive=False, wrap=True,
+                datatype=["str", "str", "str"], interactive=False, wrap=True,
             )  # fmt: skip
             files = gr.File(
                 label="Upload articles (.txt, .md, .html, .jsonl)", file_count="multiple",
@@ -152,6 +218,10 @@ def build_app(assistant, corpus_dir: Path):
             [chat.chatbot, chat.chatbot_state, sources_panel], api_visibility="private",
         )  # fmt: skip
         search.change(lambda q: article_rows(records(), q), search, table, api_visibility="private")
+        demo.load(  # a page opened after uploads lists them too
+            lambda q: (stats_text(), article_rows(records(), q), gr.update(choices=sources())),
+            search, [stats, table, source_pick], api_visibility="private",
+        )  # fmt: skip
         files.upload(
             upload, [files, search], [upload_result, stats, table, source_pick], api_name="upload"
         )
@@ -177,6 +247,10 @@ def build_app(assistant, corpus_dir: Path):
     return demo
 
 
+def _stop(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default=os.environ.get("NEWSDESK_HOST", "127.0.0.1"))
@@ -184,6 +258,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", default=str(ROOT / "corpus"), help="folder of articles")
     parser.add_argument("--data-dir", help="index folder (default: from settings, data/)")
     parser.add_argument("--no-ingest", action="store_true", help="do not sync corpus/ on start")
+    parser.add_argument(
+        "--upload-dir",
+        help="the app's own upload folder (default: a fresh private temporary folder, removed "
+        "on exit); it must not lie inside the corpus, the index or the project",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
@@ -205,10 +284,24 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     from assistant.remote import announce, withdraw
 
-    demo = build_app(assistant, corpus)
+    blocked = [corpus.resolve(), Path(assistant.settings.store.data_dir).resolve(), ROOT]
+    if args.upload_dir:
+        upload_dir = Path(args.upload_dir).resolve()
+        if any(upload_dir.is_relative_to(b) for b in blocked):
+            print(f"error: --upload-dir {upload_dir} lies inside the corpus, the index or the "
+                  "project; choose a folder of its own.", file=sys.stderr)  # fmt: skip
+            return 1
+    else:
+        upload_dir = Path(tempfile.mkdtemp(prefix="newsdesk-uploads-"))
+        atexit.register(shutil.rmtree, upload_dir, ignore_errors=True)
+    demo = build_app(assistant, corpus, upload_dir)
+    print(f"Uploads are received in {upload_dir}", file=sys.stderr)
     demo.queue(default_concurrency_limit=4)
-    demo.launch(server_name=args.host, server_port=args.port, css=CSS, show_error=False,
-                prevent_thread_lock=True)  # fmt: skip
+    signal.signal(signal.SIGTERM, _stop)  # close cleanly, so the upload folder is removed
+    demo.launch(
+        server_name=args.host, server_port=args.port, css=CSS, show_error=False,
+        blocked_paths=[str(p) for p in blocked], max_file_size="50mb", prevent_thread_lock=True,
+    )  # fmt: skip
     if args.host in ("127.0.0.1", "localhost"):  # `assistant ask` may use this app
         notice = announce(assistant.settings.store.data_dir, f"http://127.0.0.1:{args.port}/")
         atexit.register(withdraw, notice)

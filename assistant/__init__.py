@@ -8,7 +8,9 @@ from assistant.errors import (
     EmbeddingMismatch,
     IndexMissing,
     IndexOutdated,
+    InvalidInput,
     InvalidQuestion,
+    UploadRefused,
 )
 from assistant.settings import Settings, get_settings
 from assistant.types import Answer, Citation, IngestSummary
@@ -18,8 +20,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Answer", "Assistant", "AssistantError", "BackendUnavailable", "Citation",
-    "EmbeddingMismatch", "IndexMissing", "IndexOutdated", "IngestSummary", "InvalidQuestion",
-    "Settings", "get_settings",
+    "EmbeddingMismatch", "IndexMissing", "IndexOutdated", "IngestSummary", "InvalidInput",
+    "InvalidQuestion", "Settings", "UploadRefused", "get_settings",
 ]  # fmt: skip
 
 

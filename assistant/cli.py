@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import textwrap
+import time
 from typing import Any
 
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, InvalidInput
+
+DEBUG_ENV = "NEWSDESK_DEBUG"  # =1: unexpected errors print their traceback
+TRACE_ENV = "NEWSDESK_TRACE_INGEST"  # =1: ingest reports its steps on stderr (crash tests)
+TRACE_DELAY_ENV = "NEWSDESK_TRACE_DELAY"  # seconds to pause after each traced step
 
 
 def format_answer(answer: Any) -> str:
     """An answer and its numbered sources, for the terminal."""
     lines = [textwrap.fill(answer.answer, width=100)]
+    if getattr(answer, "notice", ""):
+        lines.append(f"note: {answer.notice}")
     if answer.citations:
         lines += ["", "Sources:"]
         for c in answer.citations:
@@ -34,8 +42,54 @@ def _assistant(args):
     return Assistant(data_dir=args.data_dir)
 
 
+def _trace(step: str) -> None:
+    print(f"trace: {step}", file=sys.stderr, flush=True)
+    delay = float(os.environ.get(TRACE_DELAY_ENV) or 0)
+    if delay > 0:
+        time.sleep(delay)
+
+
+def _traced_ingest(assistant, args):
+    """Ingest that reports each step on stderr, so a test can kill it at a chosen moment:
+    model load, each embedded batch, each article stored or deleted (``--sync``, edits)."""
+    from assistant.store import Store
+
+    def ids(arg) -> list[str]:
+        items = arg if isinstance(arg, list) else [arg]
+        return [str(getattr(x[0] if isinstance(x, tuple) else x, "id", x)) for x in items]
+
+    def wrap(name: str, label: str):
+        original = getattr(Store, name)
+
+        def traced(self, arg, *rest):
+            for item in ids(arg):
+                _trace(f"{label} {item} start")
+            result = original(self, arg, *rest)
+            for item in ids(arg):
+                _trace(f"{label} {item} done")
+            return result
+
+        setattr(Store, name, traced)
+
+    wrap("put_articles", "store")
+    wrap("delete_article", "delete")
+    assistant._open(create=True)  # as ingest does: the store first, then the model
+    _trace("model-load start")
+    assistant.embed_model  # noqa: B018  (loads the model)
+    _trace("model-load done")
+
+    def progress(done: int, total: int, chunks: int) -> None:
+        _trace(f"embedded {done}/{total} articles, {chunks} chunks")
+
+    return assistant.ingest(args.path, sync=args.sync, progress=progress)
+
+
 def cmd_ingest(args) -> int:
-    summary = _assistant(args).ingest(args.path, sync=args.sync, progress=not args.quiet)
+    assistant = _assistant(args)
+    if os.environ.get(TRACE_ENV) == "1":
+        summary = _traced_ingest(assistant, args)
+    else:
+        summary = assistant.ingest(args.path, sync=args.sync, progress=not args.quiet)
     if args.json:
         print(json.dumps(summary.to_dict()))
         return 0
@@ -86,8 +140,26 @@ def _ask_running_app(args, question: str) -> dict | None:
     return ask_running_app(url, {"question": question, **_ask_kwargs(args)})
 
 
+def _lenient(stream) -> None:
+    """Undecodable bytes on stdin arrive as surrogate escapes (the assistant repairs them and
+    says so) instead of ending the conversation with a UnicodeDecodeError."""
+    try:
+        stream.reconfigure(errors="surrogateescape")
+    except (AttributeError, ValueError, OSError):
+        pass
+
+
+def _report(exc: BaseException, as_json: bool) -> None:
+    message = str(exc) if isinstance(exc, AssistantError) else _internal(exc)
+    if as_json:
+        print(json.dumps({"error": message}), flush=True)
+    else:
+        print(f"error: {message}", file=sys.stderr, flush=True)
+
+
 def cmd_chat(args) -> int:
     assistant = _assistant(args)
+    _lenient(sys.stdin)
     interactive = sys.stdin.isatty() and not args.json
     history: list[tuple[str, str]] = []
     if interactive:
@@ -97,6 +169,9 @@ def cmd_chat(args) -> int:
             line = input("> ") if interactive else sys.stdin.readline()
         except EOFError:
             break
+        except UnicodeDecodeError:  # a stream that could not be made lenient
+            _report(InvalidInput("That line was not valid UTF-8 text; type it again."), args.json)
+            continue
         if not interactive and not line:
             break
         question = line.strip()
@@ -107,13 +182,10 @@ def cmd_chat(args) -> int:
             continue
         try:
             answer = assistant.ask(question, history=history, **_ask_kwargs(args))
-        except AssistantError as exc:
-            if args.json:
-                print(json.dumps({"error": str(exc)}), flush=True)
-            else:
-                print(f"error: {exc}", file=sys.stderr)
+        except Exception as exc:  # one bad line never ends the conversation
+            _report(exc, args.json)
             continue
-        history.append((question, answer.answer))
+        history.append((answer.question or question, answer.answer))
         print(
             json.dumps(answer.to_dict()) if args.json else format_answer(answer) + "\n", flush=True
         )
@@ -130,19 +202,28 @@ def cmd_stats(args) -> int:
     return 0
 
 
+class UsageError(Exception):
+    """A command line argparse cannot read; shown as one line, exit code 1."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        raise UsageError(" ".join(f"{message} (see `{self.prog} --help`)".split()))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="assistant", description="Answer questions about news articles, with citations."
     )
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--data-dir", help="folder of the index (default: data/ or settings)")
     common.add_argument("--json", action="store_true", help="print JSON instead of text")
-    filters = argparse.ArgumentParser(add_help=False)
+    filters = _Parser(add_help=False)
     filters.add_argument("--as-of", metavar="YYYY-MM-DD", help="only articles published by then")
     filters.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD",
                          help="only articles published on or after this date")  # fmt: skip
     filters.add_argument("--source", action="append", help="only this source (repeatable)")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("ingest", parents=[common], help="add a folder or file of articles")
     p.add_argument("path", help="folder or file: .txt, .md, .html, .jsonl")
@@ -166,16 +247,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _internal(exc: BaseException) -> str:
+    detail = " ".join(str(exc).split())[:200]
+    return (
+        f"internal error ({type(exc).__name__}{': ' + detail if detail else ''}); "
+        f"run again with {DEBUG_ENV}=1 to see where, and please report it."
+    )
+
+
+def _tolerant_output() -> None:
+    """Text the terminal cannot encode is escaped instead of raising mid-answer."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):
+            pass
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command; errors are one line on stderr and exit code 1, never a traceback."""
+    _tolerant_output()
     try:
+        args = build_parser().parse_args(argv)
         return args.func(args)
-    except AssistantError as exc:
+    except SystemExit as exc:  # --help, --version
+        return exc.code if isinstance(exc.code, int) else 0
+    except (AssistantError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\ninterrupted: run the same command again to finish.", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        return 1
+    except Exception as exc:
+        if os.environ.get(DEBUG_ENV) == "1":
+            raise
+        print(f"error: {_internal(exc)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

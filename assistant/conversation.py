@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from assistant.errors import InvalidQuestion
 from assistant.text import content_words
 
 _PRONOUNS = {
@@ -49,49 +48,13 @@ class ResolvedQuestion:
 
 
 def normalize_history(history: Any) -> list[Turn]:
-    """Turns from ``[(q, a), ...]``, ``[{"role", "content"}, ...]`` or ``[Answer, ...]``."""
-    if not history:
-        return []
-    if isinstance(history, (str, bytes)) or not hasattr(history, "__iter__"):
-        raise InvalidQuestion("history must be a list of (question, answer) turns or messages.")
-    turns: list[Turn] = []
-    pending_question = ""
-    for item in history:
-        if isinstance(item, Turn):
-            turns.append(item)
-        elif (
-            isinstance(item, (tuple, list))
-            and len(item) == 2
-            and all(isinstance(x, (str, type(None))) for x in item)
-        ):
-            turns.append(Turn(item[0] or "", item[1] or ""))
-        elif isinstance(item, dict) and item.get("role") in ("user", "assistant"):
-            content = _message_text(item.get("content"))
-            if item["role"] == "user":
-                pending_question = content
-            else:
-                turns.append(Turn(pending_question, content))
-                pending_question = ""
-        elif hasattr(item, "answer") and hasattr(item, "question"):
-            turns.append(Turn(str(item.question), str(item.answer)))
-        else:
-            raise InvalidQuestion(
-                "history must be a list of (question, answer) pairs or of "
-                f"{{'role', 'content'}} messages; got an item of type {type(item).__name__}."
-            )
-    return turns
+    """Turns from ``[(q, a), ...]``, ``[{"role", "content"}, ...]`` or ``[Answer, ...]``.
 
+    A bad shape raises ``InvalidInput``; the checks live in ``assistant.validation``.
+    """
+    from assistant.validation import check_history
 
-def _message_text(content: Any) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, dict):
-        return str(content.get("text") or "")
-    if isinstance(content, (list, tuple)):
-        return " ".join(_message_text(c) for c in content)
-    raise InvalidQuestion(f"a message's content must be text, not {type(content).__name__}.")
+    return check_history(history)
 
 
 _DETERMINERS = {"this", "that", "these", "those", "such"}

@@ -1,7 +1,7 @@
 """``Assistant``: the one object the CLI, the web app and the evaluation talk to.
 
-A question travels down the stages once: conversation (resolve a follow-up) → retrieval
-(passages with their sentences) → reading (the answer phrase and its evidence, or an
+A question travels down the stages once: validation → conversation (resolve a follow-up) →
+retrieval (passages with their sentences) → reading (the answer phrase and its evidence, or an
 abstention) → composition (the answer text with citations).
 """
 
@@ -13,9 +13,20 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import InvalidQuestion
+from assistant.errors import InvalidInput
 from assistant.settings import ReaderSettings, Settings, get_settings
 from assistant.types import Answer, IngestSummary, Passage
+from assistant.validation import (
+    check_date,
+    check_date_range,
+    check_flag,
+    check_history,
+    check_path,
+    check_progress,
+    check_question,
+    check_sources,
+    check_text_id,
+)
 
 
 @dataclass
@@ -26,17 +37,24 @@ class Retrieved:
     filters: Any  # retrieval.SearchFilters
     query_vector: Any  # numpy vector of the search query, None when nothing was searched
     passages: list[Passage]
+    notice: str = ""  # e.g. invalid characters in the question were repaired
 
 
-def _as_date(value: date | str | None, name: str) -> date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, date):
-        return value
+def _settings(settings: Settings | dict[str, Any] | None) -> Settings:
+    """Settings, with a bad value (argument or ASSISTANT_... variable) as a one-line error."""
+    from pydantic import ValidationError
+
     try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise InvalidQuestion(f"{name} must be a date YYYY-MM-DD, not {value!r}.") from None
+        return get_settings(settings)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidInput(
+            f"Setting {where or 'settings'} is invalid: {first['msg']} "
+            "(check the argument or the ASSISTANT_... environment variables)."
+        ) from None
+    except TypeError:
+        raise InvalidInput("settings must be a Settings object or a dict of overrides.") from None
 
 
 class Assistant:
@@ -52,10 +70,10 @@ class Assistant:
         settings: Settings | dict[str, Any] | None = None,
         embed_model=None,
     ) -> None:
-        self.settings = get_settings(settings)
+        self.settings = _settings(settings)
         if data_dir is not None:
             self.settings = self.settings.model_copy(deep=True)
-            self.settings.store.data_dir = Path(data_dir)
+            self.settings.store.data_dir = check_path(data_dir, "data_dir")
         self._embed_model = embed_model
         self._store = None
         self._retriever = None
@@ -109,6 +127,8 @@ class Assistant:
         from assistant.keywords import sync_keywords
         from assistant.retrieval import keyword_folder
 
+        path = check_path(path, "path")
+        sync, progress = check_flag(sync, "sync"), check_progress(progress)
         cfg = self.settings.retrieval
         with self._lock:
             store = self._open(create=True)
@@ -132,9 +152,14 @@ class Assistant:
         history: Any = None,
         as_of: date | str | None = None,
         date_from: date | str | None = None,
-        sources: list[str] | tuple[str, ...] | None = None,
+        sources: str | list[str] | tuple[str, ...] | None = None,
     ) -> Answer:
-        """Answer ``question`` from the articles; ``history`` holds the earlier turns."""
+        """Answer ``question`` from the articles; ``history`` holds the earlier turns.
+
+        Every argument is checked first (``assistant.validation``): a bad one raises
+        ``InvalidInput``/``InvalidQuestion`` with a one-line message; repaired text is noted in
+        ``answer.notice``.
+        """
         return self.conclude(self.prepare(question, history, as_of, date_from, sources))
 
     def prepare(
@@ -143,22 +168,21 @@ class Assistant:
         history: Any = None,
         as_of: date | str | None = None,
         date_from: date | str | None = None,
-        sources: list[str] | tuple[str, ...] | None = None,
+        sources: str | list[str] | tuple[str, ...] | None = None,
     ) -> Retrieved:
-        """The first half of ``ask``: resolve the question and retrieve its passages."""
-        from assistant.conversation import normalize_history, resolve
+        """The first half of ``ask``: check, resolve the question and retrieve its passages."""
+        from assistant.conversation import resolve
         from assistant.retrieval import SearchFilters
 
-        question = self._check_question(question)
-        filters = SearchFilters(
-            as_of=_as_date(as_of, "as_of"),
-            date_from=_as_date(date_from, "date_from"),
-            sources=tuple(sources or ()),
-        )
+        checked = check_question(question, self.settings.answer.max_question_chars)
+        as_of, date_from = check_date(as_of, "as_of"), check_date(date_from, "date_from")
+        check_date_range(date_from, as_of)
+        filters = SearchFilters(as_of=as_of, date_from=date_from, sources=check_sources(sources))
+        turns = check_history(history)
         retriever = self.retriever
-        resolved = resolve(question, normalize_history(history), as_of=filters.as_of)
+        resolved = resolve(checked.text, turns, as_of=filters.as_of)
         if resolved.unresolved:
-            return Retrieved(resolved, filters, None, [])
+            return Retrieved(resolved, filters, None, [], checked.notice)
         if resolved.date_range and not filters.date_from:
             start, end = resolved.date_range
             margin = timedelta(days=self.settings.reader.date_margin_days)
@@ -166,7 +190,7 @@ class Assistant:
                                     date_from=start - margin, sources=filters.sources)  # fmt: skip
         query_vector = self.embed_model.query_vector(resolved.search_query)
         passages = retriever.retrieve(resolved.search_query, filters, None, query_vector)
-        return Retrieved(resolved, filters, query_vector, passages)
+        return Retrieved(resolved, filters, query_vector, passages, checked.notice)
 
     def conclude(self, retrieved: Retrieved, reader: ReaderSettings | None = None) -> Answer:
         """The second half of ``ask``: read the passages and compose the answer."""
@@ -174,10 +198,14 @@ class Assistant:
 
         resolved = retrieved.resolved
         if resolved.unresolved:
-            return abstention(resolved, None, [], text=(
+            answer = abstention(resolved, None, [], text=(
                 f"What does “{resolved.unresolved}” refer to? Nothing earlier in this "
                 "conversation says: ask again with the name of who or what you mean."))  # fmt: skip
-        return compose(resolved, self.read(retrieved, reader), retrieved.passages)
+        else:
+            answer = compose(resolved, self.read(retrieved, reader), retrieved.passages)
+        if retrieved.notice:
+            answer.notice = " ".join(x for x in (retrieved.notice, answer.notice) if x)
+        return answer
 
     def read(self, retrieved: Retrieved, reader: ReaderSettings | None = None):
         """What the reader makes of the retrieved passages (``reading.Reading``)."""
@@ -187,25 +215,13 @@ class Assistant:
                     self.retriever.keywords, self.embed_model,
                     reader or self.settings.reader)  # fmt: skip
 
-    def _check_question(self, question: str) -> str:
-        if not isinstance(question, str) or not question.strip():
-            raise InvalidQuestion("The question is empty: type a question about the articles.")
-        question = " ".join(question.split())
-        limit = self.settings.answer.max_question_chars
-        if len(question) > limit:
-            raise InvalidQuestion(
-                f"The question is {len(question):,} characters long; the limit is {limit:,}. "
-                "Ask something shorter."
-            )
-        return question
-
     def articles(self):
         """The indexed articles' records, newest first."""
         records = list(self.store.article_records().values())
         return sorted(records, key=lambda r: (r.published_at, r.title), reverse=True)
 
     def article_text(self, article_id: str) -> str | None:
-        return self.store.article_text(article_id)
+        return self.store.article_text(check_text_id(article_id, "article_id"))
 
     def stats(self) -> dict[str, int]:
         store = self.store

@@ -2,11 +2,25 @@
 
 
 class AssistantError(Exception):
-    """Base class: the CLI prints the message and exits non-zero, the UI shows it."""
+    """Base class: the CLI prints the message and exits non-zero, the UI shows it.
+
+    The message is always one line, whatever values it quotes.
+    """
+
+    def __str__(self) -> str:
+        return " ".join(super().__str__().split())
 
 
-class InvalidQuestion(AssistantError):
-    """The question is empty or longer than the limit."""
+class InvalidInput(AssistantError):
+    """An argument the assistant cannot use: a history, filter, date, path or flag."""
+
+
+class InvalidQuestion(InvalidInput):
+    """The question is missing, not text, empty, unreadable or longer than the limit."""
+
+
+class UploadRefused(InvalidInput):
+    """An uploaded file did not arrive with the request, or cannot be taken."""
 
 
 class IndexMissing(AssistantError):

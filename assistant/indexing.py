@@ -10,6 +10,7 @@ keyword index saved earlier is known to be stale and is repaired from Chroma.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -147,9 +148,13 @@ def ingest(
 
     if sync and root is not None:
         replaced_ids = {p.replaced for p in to_embed}
+        loaded = {a.origin.split("#", 1)[0] for a in articles}
         for record in existing.values():
             if record.id in seen_ids or record.id in replaced_ids:
                 continue
+            file = record.origin.split("#", 1)[0]
+            if file not in loaded and os.path.lexists(file):
+                continue  # the file is still there but refused now: keep what was indexed
             if _under(record.origin, root):
                 touch()
                 store.delete_article(record.id)

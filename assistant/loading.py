@@ -5,14 +5,20 @@ Every problem with a file becomes a ``(file, reason)`` rejection; good files sti
 
 from __future__ import annotations
 
+import codecs
+import errno
 import hashlib
 import json
+import os
 import re
+import stat
 from collections.abc import Iterator
-from datetime import date
+from dataclasses import fields, replace
 from pathlib import Path
 
+from assistant.errors import InvalidInput
 from assistant.types import Article
+from assistant.validation import clean_text, find_date
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
@@ -24,7 +30,13 @@ MAX_ARTICLE_CHARS = 2_000_000
 _DATE_LINE = re.compile(r"\A\s*date[:\s]\s*(\d{4}-\d{2}-\d{2})\b[ \t]*\n?", re.IGNORECASE)
 _FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\n(.*?)\n---[ \t]*\n", re.DOTALL)
 _MD_HEADING = re.compile(r"\A\s*#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*\n")
-_ISO_PREFIX = re.compile(r"(\d{4}-\d{2}-\d{2})")
+_BOMS = (  # longest first: the UTF-32-LE mark begins with the UTF-16-LE one
+    (codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32"),
+    (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32"),
+    (codecs.BOM_UTF8, "utf-8", "UTF-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16"),
+)
 
 
 def content_hash(article: Article) -> str:
@@ -50,78 +62,196 @@ def make_article_id(source: str, text: str) -> str:
     return "a" + hashlib.sha256(f"{source}\n{text}".encode()).hexdigest()[:15]
 
 
-def normalize_date(value: object) -> str:
-    """``YYYY-MM-DD`` from a date or timestamp string; raises ValueError when unreadable."""
+def normalize_date(value: object, field: str = "date") -> str:
+    """``YYYY-MM-DD`` from a date or ISO timestamp; ValueError naming ``field`` when unreadable."""
     if value in (None, ""):
         return ""
-    match = _ISO_PREFIX.search(str(value))
-    if not match:
-        raise ValueError(f"unreadable date {value!r} (expected YYYY-MM-DD)")
-    date.fromisoformat(match.group(1))  # validates the calendar date
-    return match.group(1)
+    try:
+        day = find_date(str(value), field)
+    except InvalidInput as exc:
+        raise ValueError(str(exc)) from None
+    return day.isoformat() if day else ""
+
+
+def path_text(path: Path | str) -> str:
+    """A path as text that can be stored and printed: undecodable bytes of a file name are
+    shown as ``\\xNN`` (the same name always gives the same text)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _is_skipped(rel: Path) -> bool:
+    if any(part.startswith(".") for part in rel.parts):
+        return True
+    return rel.stem.upper() == "README"
+
+
+def _skip_reason(path: Path) -> str | None:
+    """Why a directory entry is not an article file, or None when it may be read."""
+    try:
+        info = path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop (the link points back at itself)"
+        if exc.errno == errno.ENOENT and path.is_symlink():
+            return f"broken symbolic link (its target {path_text(os.readlink(path))} is missing)"
+        return f"cannot read: {exc.strerror or exc}"
+    if stat.S_ISDIR(info.st_mode):
+        if path.is_symlink():
+            return "a link to a folder (links to folders are not followed)"
+        if path.suffix.lower() in SUPPORTED_SUFFIXES:
+            return "a folder named like an article file, not a file"
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file (a device, pipe or socket)"
+    return None
+
+
+def iter_entries(path: Path) -> Iterator[tuple[Path, str | None]]:
+    """``(file, reason)`` for every entry under ``path``: reason None for files to read, else
+    why it is skipped. Hidden files and READMEs are left out silently; links to folders are
+    not followed."""
+    reason = _skip_reason(path)
+    if reason is None and not path.is_dir():
+        yield path, None
+        return
+    if reason is not None and not path.is_dir():
+        yield path, reason
+        return
+    for folder, dirs, files in os.walk(path, followlinks=False):
+        base = Path(folder)
+        entries = []
+        for name in list(dirs):
+            child = base / name
+            if _is_skipped(child.relative_to(path)):
+                dirs.remove(name)
+                continue
+            why = _skip_reason(child)
+            if why is not None:
+                dirs.remove(name)
+                entries.append((child, why))
+        for name in files:
+            child = base / name
+            if not _is_skipped(child.relative_to(path)):
+                entries.append((child, _skip_reason(child)))
+        dirs.sort()
+        yield from sorted(entries, key=lambda e: os.fsencode(e[0]))
 
 
 def iter_files(path: Path) -> Iterator[Path]:
     """Article files under ``path`` (or ``path`` itself), skipping hidden files and READMEs."""
-    if path.is_file():
-        yield path
-        return
-    for file in sorted(p for p in path.rglob("*") if p.is_file()):
-        rel = file.relative_to(path)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        if file.stem.upper() == "README":
-            continue
-        yield file
+    for file, reason in iter_entries(path):
+        if reason is None:
+            yield file
 
 
 def load_path(path: Path) -> tuple[list[Article], list[tuple[str, str]]]:
     """All articles under ``path`` and the rejected files with their reasons."""
     articles: list[Article] = []
     rejected: list[tuple[str, str]] = []
-    for file in iter_files(path):
+    for file, reason in iter_entries(Path(path)):
+        if reason is not None:
+            rejected.append((path_text(file), reason))
+            continue
         found, problems = load_file(file)
         articles.extend(found)
         rejected.extend(problems)
     return articles, rejected
 
 
+def read_file(file: Path, limit: int | None = None, follow_symlinks: bool = True) -> bytes:
+    """The bytes of a regular file, without following a FIFO or device into a hang and without
+    reading more than ``limit`` bytes (default ``MAX_FILE_BYTES``); OSError or ValueError
+    saying why not."""
+    limit = MAX_FILE_BYTES if limit is None else limit
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    if not follow_symlinks:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(file, flags)
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a regular file (a device, pipe or socket)")
+        if info.st_size > limit:
+            raise ValueError(f"file too large ({info.st_size:,} bytes; limit {limit:,})")
+        raw = handle.read(limit + 1)
+    if len(raw) > limit:
+        raise ValueError(f"file too large (more than {limit:,} bytes)")
+    return raw
+
+
 def load_file(file: Path) -> tuple[list[Article], list[tuple[str, str]]]:
     """Articles in one file (JSON Lines may hold many) and any rejections."""
-    name = str(file)
-    suffix = file.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        accepted = ", ".join(sorted(SUPPORTED_SUFFIXES))
-        return [], [(name, f"unsupported file type '{suffix or file.name}' (accepted: {accepted})")]
+    name = path_text(file)
+    if file.suffix.lower() not in SUPPORTED_SUFFIXES:
+        return [], [(name, unsupported_reason(file.name))]
+    reason = _skip_reason(file)
+    if reason is not None:
+        return [], [(name, reason)]
     try:
-        raw = file.read_bytes()
+        raw = read_file(file)
     except OSError as exc:
         return [], [(name, f"cannot read file: {exc.strerror or exc}")]
-    if len(raw) > MAX_FILE_BYTES:
-        return [], [(name, f"file too large ({len(raw):,} bytes; limit {MAX_FILE_BYTES:,})")]
+    except ValueError as exc:
+        return [], [(name, str(exc))]
+    return parse_bytes(raw, name, path_text(file.resolve()))
+
+
+def unsupported_reason(file_name: str) -> str:
+    suffix = Path(file_name).suffix.lower()
+    accepted = ", ".join(sorted(SUPPORTED_SUFFIXES))
+    return f"unsupported file type '{clean_text(suffix or file_name)}' (accepted: {accepted})"
+
+
+def parse_bytes(raw: bytes, name: str, origin: str) -> tuple[list[Article], list[tuple[str, str]]]:
+    """Articles in the bytes of a file called ``name`` (its suffix picks the format)."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        return [], [(name, unsupported_reason(name))]
     try:
         text = decode(raw)
     except ValueError as exc:
         return [], [(name, str(exc))]
-    origin = str(file.resolve())
     if suffix in JSONL_SUFFIXES:
-        return parse_jsonl(text, origin, name)
+        articles, rejected = parse_jsonl(text, origin, name)
+        return [clean_article(a) for a in articles], rejected
     try:
         if suffix in HTML_SUFFIXES:
-            article = parse_html(text, origin, fallback_title=file.stem)
+            article = parse_html(text, origin, fallback_title=clean_text(Path(name).stem))
         else:
-            article = parse_text(text, origin, fallback_source=file.name)
+            article = parse_text(text, origin, fallback_source=clean_text(Path(name).name))
     except ValueError as exc:
         return [], [(name, str(exc))]
-    return [article], []
+    return [clean_article(article)], []
+
+
+def clean_article(article: Article) -> Article:
+    """The article with every text field valid Unicode (JSON escapes can carry lone
+    surrogates, which no index can store)."""
+    changes = {}
+    for f in fields(article):
+        value = getattr(article, f.name)
+        if isinstance(value, str):
+            fixed = clean_text(value)
+            if fixed != value:
+                changes[f.name] = fixed
+    return replace(article, **changes) if changes else article
 
 
 def decode(raw: bytes) -> str:
-    """UTF-8 (with or without BOM), else Windows-1252; binary data is refused."""
+    """Text from bytes: a byte-order mark (UTF-8, UTF-16, UTF-32) decides, else UTF-8, else
+    Windows-1252; binary data is refused."""
+    for bom, codec, label in _BOMS:
+        if raw.startswith(bom):
+            try:
+                return raw[len(bom) :].decode(codec)
+            except UnicodeDecodeError as exc:
+                raise ValueError(
+                    f"not valid {label} text despite its byte-order mark (byte {exc.start})"
+                ) from None
     if b"\x00" in raw[:4096]:
         raise ValueError("binary file, not text (contains NUL bytes)")
     try:
-        return raw.decode("utf-8-sig")
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
         pass
     try:
@@ -175,7 +305,8 @@ def parse_text(text: str, origin: str, fallback_source: str = "") -> Article:
         title = heading.group(1).strip()
         text = text[heading.end() :]
     text = _check_text(_clean(text))
-    published = normalize_date(meta.get("published_at") or meta.get("date"))
+    field = "published_at" if meta.get("published_at") else "date"
+    published = normalize_date(meta.get(field), field)
     source = meta.get("source") or fallback_source
     return Article(
         id=meta.get("id") or make_article_id(source, text),
@@ -239,7 +370,7 @@ def parse_html(html: str, origin: str, fallback_title: str = "") -> Article:
         title=title or fallback_title or _first_sentence_title(text),
         text=text,
         source=source,
-        published_at=normalize_date(published),
+        published_at=normalize_date(published, "published time"),
         url=url,
         origin=origin,
     )
@@ -261,13 +392,16 @@ def parse_jsonl(text: str, origin: str, name: str) -> tuple[list[Article], list[
         if not isinstance(obj, dict):
             rejected.append((where, "not a JSON object"))
             continue
+        # JSON escapes can spell lone surrogates ("\ud800"): repair before any use
+        obj = {k: clean_text(v) if isinstance(v, str) else v for k, v in obj.items()}
         body = obj.get("text")
         if not isinstance(body, str) or not body.strip():
             rejected.append((where, "missing 'text'"))
             continue
         try:
             body = _check_text(_clean(body))
-            published = normalize_date(obj.get("published_at") or obj.get("date"))
+            field = "published_at" if obj.get("published_at") else "date"
+            published = normalize_date(obj.get(field), field)
         except ValueError as exc:
             rejected.append((where, str(exc)))
             continue

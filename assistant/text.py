@@ -86,6 +86,7 @@ _ABBREVIATIONS = {
     "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
     "u.s", "u.k", "u.n", "e.g", "i.e", "a.m", "p.m", "mt", "ft", "ave", "approx", "dept",
 }  # fmt: skip
+_LAST_WORD_WINDOW = 40  # characters before a period that can hold an abbreviation
 _BOUNDARY = re.compile(r"[.!?…]+[\"”’')\]]*(?=\s+[\"“‘'(\[]?[A-Z0-9])|\n\s*")
 
 
@@ -99,7 +100,8 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
     for match in _BOUNDARY.finditer(text):
         end = match.end()
         if match.group().startswith(".") and not match.group().startswith("\n"):
-            before = text[start : match.start()].split()
+            # only the last word matters: look at a short window, not the whole run so far
+            before = text[max(start, match.start() - _LAST_WORD_WINDOW) : match.start()].split()
             last = before[-1].lower().rstrip(".") if before else ""
             if last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha()):
                 continue

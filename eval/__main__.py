@@ -1,4 +1,4 @@
-"""``python -m eval run|bench``: thin shell over eval.runner and eval.bench."""
+"""``python -m eval run|bench|load``: thin shell over eval.runner, eval.bench and eval.load."""
 
 from __future__ import annotations
 
@@ -44,7 +44,24 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--questions", default="../shared/benchmarks/realtimeqa/questions_dev.jsonl")
     bench.add_argument("--out", help="report folder (default: eval/runs/bench-<time>)")
     bench.add_argument("--scales", default="0.1,0.3,1,5", help="index sizes, as corpus fractions")
+    load = sub.add_parser("load", help="concurrent chat sessions against the app")
+    load.add_argument("--url", help="a running app (default: start one on the seed corpus)")
+    load.add_argument("--sessions", type=int, default=20, help="concurrent sessions")
+    load.add_argument("--seconds", type=float, default=60, help="how long to keep asking")
+    load.add_argument("--gold", default="eval/gold/seed.jsonl", help="where questions come from")
+    load.add_argument("--corpus", default="corpus", help="corpus of the started app")
+    load.add_argument("--seed", type=int, default=0, help="random seed of the sessions")
     args = parser.parse_args(argv)
+
+    if args.command == "load":
+        from contextlib import nullcontext
+
+        from eval.load import run_load, started_app
+
+        with nullcontext(args.url) if args.url else started_app(args.corpus) as url:
+            report = run_load(url, args.sessions, args.seconds, args.gold, args.seed)
+        print(report.summary())
+        return 0
 
     from assistant.errors import AssistantError
 

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "corpus" / "000_62dedea8b5f1f4e6.txt"
+SECRET_CODE = f"7741-{secrets.token_hex(4)}"  # unique per run: no other run's files can match
+SECRET_TEXT = f"The vault code of Zorblat Industries is {SECRET_CODE}, said Ilse Brandvold."
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -77,3 +85,99 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def running_app(base: Path, corpus: Path, *extra: str):
+    """``python app.py`` on ``corpus`` with its index under ``base``, on a free loopback port;
+    yields its URL and stops it afterwards. The log is ``base/app.log``."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    log_path = base / "app.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port),
+             "--corpus", str(corpus), "--data-dir", str(base / "data"), *extra],
+            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}/"
+        try:
+            deadline = time.time() + 180
+            while True:
+                if proc.poll() is not None:
+                    pytest.fail(f"app exited early: {log_path.read_text()[-2000:]}")
+                try:
+                    urllib.request.urlopen(url, timeout=2)
+                    break
+                except OSError:
+                    if time.time() > deadline:
+                        pytest.fail("app did not start within 180 s")
+                    time.sleep(0.5)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@contextmanager
+def chromium():
+    """Headless Debian Chromium through Selenium and the Debian chromedriver."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    binary, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    if not binary or not driver_path:
+        pytest.fail("Chromium not installed: run scripts/setup.sh --test")
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    profile = Path(os.environ.get("TMPDIR", "/tmp")) / f"nd-chrome-{os.getpid()}-{time.time_ns()}"
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1400,1000",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(flag)  # fmt: skip
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def secure_app(tmp_path_factory):
+    """The app on a copy of the seed corpus with its own upload folder, and a secret file
+    outside both: (url, corpus, upload folder, secret file, base folder with data/ and app.log).
+    Shared by the security tests and the fuzz suite."""
+    base = tmp_path_factory.mktemp("secure-app")
+    corpus, uploads = base / "corpus", base / "upload-folder"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus / SEED.name)
+    private = tmp_path_factory.mktemp("private")
+    secret = private / "notes.md"
+    secret.write_text(f"---\ntitle: Private notes\ndate: 2024-02-01\n---\n{SECRET_TEXT}\n")
+    with running_app(base, corpus, "--upload-dir", str(uploads)) as url:
+        yield url, corpus, uploads, secret, base
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The fuzz suite's tally (tests/test_fuzz.py), when it ran."""
+    fuzz = next((m for name, m in list(sys.modules.items()) if name.endswith("test_fuzz")), None)
+    report = getattr(fuzz, "REPORT", None)
+    if report:
+        terminalreporter.write_sep("-", "fuzz report (artifacts/fuzz-report.json)")
+        terminalreporter.write_line(
+            f"{report['inputs']} generated bad inputs, {report['stack_traces']} stack traces; "
+            f"by target: {report['by_target']}"
+        )

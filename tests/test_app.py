@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SEED, free_port
+from tests.conftest import ROOT, SEED, chromium, running_app
 
 ARTIFACTS = ROOT / "artifacts"
 
@@ -24,34 +18,8 @@ def app_server(tmp_path_factory):
     corpus = base / "corpus"
     corpus.mkdir()
     shutil.copy(SEED, corpus / SEED.name)
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    log = open(base / "app.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port),
-         "--corpus", str(corpus), "--data-dir", str(base / "data")],
-        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"app exited early: {(base / 'app.log').read_text()[-2000:]}")
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("app did not start within 180 s")
-    yield url, corpus
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with running_app(base, corpus) as url:
+        yield url, corpus
 
 
 @pytest.fixture
@@ -121,36 +89,12 @@ def test_upload_then_ask_about_it(client, app_server, tmp_path):
 @pytest.mark.slow
 @pytest.mark.browser
 def test_browser_shows_answer_and_highlighted_passage(app_server):
-    from selenium import webdriver
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    chromium = shutil.which("chromium")
-    driver_path = shutil.which("chromedriver")
-    if not chromium or not driver_path:
-        pytest.fail("Chromium not installed: run scripts/setup.sh --test")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    profile = Path(os.environ.get("TMPDIR", "/tmp")) / f"nd-chrome-{os.getpid()}"
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1400,1000",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(flag)  # fmt: skip
-    from selenium.webdriver.chrome.service import Service
-
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
-    try:
+    with chromium() as driver:
         driver.get(app_server[0])
         wait = WebDriverWait(driver, 60)
         box = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "textarea")))
@@ -163,6 +107,3 @@ def test_browser_shows_answer_and_highlighted_passage(app_server):
         body = driver.find_element(By.TAG_NAME, "body").text
         assert "Islamic Resistance in Iraq" in body
         driver.save_screenshot(str(ARTIFACTS / "chat-haifa.png"))
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)

@@ -87,3 +87,69 @@ def test_missing_index_as_a_real_process(tmp_path):
     assert proc.stderr.strip() == (
         f"error: No index at {tmp_path / 'none'}: run `assistant ingest corpus/` first."
     )
+
+
+# --- hostile input: an answer or one line on stderr, exit 0 or 1, never a traceback ---
+
+
+def _stdin_bytes(monkeypatch, data: bytes):
+    """Replace stdin by a real text stream over ``data`` (strict UTF-8, like a pipe)."""
+    import io
+
+    stream = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="strict")
+    monkeypatch.setattr(sys, "stdin", stream)
+
+
+def test_chat_survives_invalid_bytes_on_stdin(indexed, capsys, monkeypatch):
+    capsys.readouterr()
+    _stdin_bytes(monkeypatch, b"Which group suspended its attacks?\n\xff\xfe\n"
+                              b"who \xff won?\nWhy did it do that?\n")  # fmt: skip
+    assert main(["chat", "--json", "--data-dir", str(indexed)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(lines) == 4
+    assert "Kataib Hezbollah" in lines[0]["answer"]
+    assert "only invalid text" in lines[1]["error"]
+    assert "replaced with U+FFFD" in lines[2]["notice"]
+    assert not lines[3]["abstained"]  # the conversation went on
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [(["ask", "--bogus", "x"], "unrecognized arguments: --bogus"),
+     (["nonsense"], "invalid choice"),
+     (["ask", "--as-of", "2022-13-45", "Who?"], "as_of: 2022-13-45 is not a valid date"),
+     (["ask", "--from", "2024-03-01", "--as-of", "2024-02-01", "Who?"], "swap them"),
+     (["ask", "\udcff\udcfe"], "only invalid text"),
+     (["ingest", "a\x00b"], "NUL")],
+)  # fmt: skip
+def test_bad_command_lines_are_one_line_and_exit_1(indexed, capsys, argv, message):
+    capsys.readouterr()
+    assert main([*argv, "--data-dir", str(indexed)]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and err.startswith("error: ")
+
+
+def test_unexpected_error_is_one_line(indexed, capsys, monkeypatch):
+    from assistant.engine import Assistant
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk on fire\nsecond line")
+
+    monkeypatch.setattr(Assistant, "stats", boom)
+    capsys.readouterr()
+    assert main(["stats", "--data-dir", str(indexed)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: internal error (RuntimeError: disk on fire second line)")
+    assert err.count("\n") == 1
+
+
+def test_invalid_utf8_argument_as_a_real_process(indexed):
+    """The issue's command: an invalid UTF-8 byte in argv gives an answer, not a traceback."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "assistant", "ask", b"who won \xff the vote?",
+         "--data-dir", str(indexed)],
+        capture_output=True, cwd=ROOT, timeout=180,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert b"Traceback" not in proc.stderr
+    assert b"note: The question held 1 invalid character" in proc.stdout

@@ -2,7 +2,7 @@
 
 import pytest
 
-from assistant import EmbeddingMismatch, IndexMissing, InvalidQuestion
+from assistant import EmbeddingMismatch, IndexMissing, InvalidInput, InvalidQuestion
 from tests.conftest import write_article
 
 HAIFA_SENTENCE = (
@@ -94,7 +94,7 @@ def test_invalid_questions(seed_assistant, question):
 
 
 def test_bad_as_of_date(seed_assistant):
-    with pytest.raises(InvalidQuestion, match="YYYY-MM-DD"):
+    with pytest.raises(InvalidInput, match="YYYY-MM-DD"):
         seed_assistant.ask("Who claimed the Haifa attack?", as_of="last week")
 
 
@@ -110,3 +110,78 @@ def test_index_built_with_another_model(make_assistant, seed_corpus):
     make_assistant("idx", embedding={"model": folder_spec}).ingest(seed_corpus, progress=False)
     with pytest.raises(EmbeddingMismatch, match="built with embedding model"):
         make_assistant("idx").ask("Who claimed the Haifa attack?")
+
+
+# --- every argument checked: an answer or one of our errors ---
+
+
+def test_lone_surrogate_question_is_answered_with_a_notice(seed_assistant):
+    answer = seed_assistant.ask("Who claimed the Haifa \ud800 attack?")
+    assert "Islamic Resistance in Iraq" in answer.answer
+    assert "replaced with U+FFFD" in answer.notice
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [(None, "No question was given"), (b"Who?", "bytes"), (7, "number")],
+)
+def test_non_text_questions_get_distinct_messages(seed_assistant, question, message):
+    with pytest.raises(InvalidQuestion, match=message):
+        seed_assistant.ask(question)
+
+
+@pytest.mark.parametrize(
+    "history",
+    ["hello", ["a", "b"], [("a", "b", "c")], [{"x": 1}], [None, None], 5,
+     [{"role": "user", "content": 5}]],
+)  # fmt: skip
+def test_bad_history_is_our_error(seed_assistant, history):
+    with pytest.raises(InvalidInput, match="history"):
+        seed_assistant.ask("Who claimed the Haifa attack?", history=history)
+
+
+def test_one_source_string_filters_on_that_source(make_assistant, seed_corpus):
+    write_article(seed_corpus, "wire.md", "Haifa port reopened after the drone attack.",
+                  title="Port reopens", source="Wire", date="2024-02-03")  # fmt: skip
+    assistant = make_assistant()
+    assistant.ingest(seed_corpus, progress=False)
+    answer = assistant.ask("What happened at Haifa port?", sources="Wire")
+    assert answer.retrieved and {p.source for p in answer.retrieved} == {"Wire"}
+
+
+def test_non_text_sources_are_refused(seed_assistant):
+    with pytest.raises(InvalidInput, match=r"sources\[0\] is int"):
+        seed_assistant.ask("Who claimed the Haifa attack?", sources=[1])
+
+
+def test_timestamp_as_of_is_accepted(seed_assistant):
+    answer = seed_assistant.ask("Who claimed the Haifa attack?", as_of="2024-02-01T10:00:00Z")
+    assert "Islamic Resistance in Iraq" in answer.answer
+
+
+def test_impossible_as_of_names_field_and_value(seed_assistant):
+    with pytest.raises(InvalidInput, match=r"^as_of: 2022-13-45 is not a valid date"):
+        seed_assistant.ask("Who claimed the Haifa attack?", as_of="2022-13-45")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"path": None}, "path must be a path"), ({"path": "a\x00b"}, "NUL"),
+     ({"path": ".", "sync": "yes"}, "sync must be True or False"),
+     ({"path": ".", "progress": 5}, "progress must be")],
+)  # fmt: skip
+def test_bad_ingest_arguments_change_nothing(make_assistant, seed_corpus, kwargs, message):
+    assistant = make_assistant()
+    assistant.ingest(seed_corpus, progress=False)
+    before = assistant.stats()
+    with pytest.raises(InvalidInput, match=message):
+        assistant.ingest(**kwargs)
+    assert assistant.stats() == before
+
+
+def test_bad_settings_are_one_line(tmp_path, monkeypatch):
+    from assistant import Assistant
+
+    monkeypatch.setenv("ASSISTANT_RETRIEVAL__TOP_K", "many")
+    with pytest.raises(InvalidInput, match="Setting retrieval.top_k is invalid"):
+        Assistant(data_dir=tmp_path)

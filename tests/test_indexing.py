@@ -115,3 +115,19 @@ def test_ingest_missing_path_is_an_error(make_assistant, tmp_path):
 
     with pytest.raises(AssistantError, match="does not exist"):
         make_assistant().ingest(tmp_path / "nowhere", progress=False)
+
+
+def test_sync_keeps_an_article_whose_file_turned_bad(make_assistant, seed_corpus):
+    """Nothing lost: a file that can no longer be read keeps its indexed article under --sync;
+    only a file that is gone takes its article with it."""
+    path = write_article(seed_corpus, "b.md", "Rain fell across the valley all week.",
+                         title="Rain", date="2024-02-02")  # fmt: skip
+    assistant = make_assistant()
+    assistant.ingest(seed_corpus, progress=False)
+    before = _chunk_ids(assistant)
+    path.write_text("---\ndate: 2024-13-45\n---\nRain fell across the valley all week.\n")
+    summary = assistant.ingest(seed_corpus, sync=True, progress=False)
+    assert summary.removed == [] and "not a valid date" in summary.rejected[0][1]
+    assert _chunk_ids(assistant) == before
+    path.unlink()
+    assert len(assistant.ingest(seed_corpus, sync=True, progress=False).removed) == 1

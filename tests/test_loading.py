@@ -1,4 +1,7 @@
 import json
+import os
+
+import pytest
 
 from assistant.loading import load_file, load_path, parse_text
 from tests.conftest import SEED
@@ -84,7 +87,7 @@ def test_jsonl_good_and_broken_lines(tmp_path):
     reasons = dict(rejected)
     assert "invalid JSON" in reasons[f"{path} line 2"]
     assert "missing 'text'" in reasons[f"{path} line 3"]
-    assert "unreadable date" in reasons[f"{path} line 4"]
+    assert "published_at: 'yesterday' is not a date" in reasons[f"{path} line 4"]
     assert "not a JSON object" in reasons[f"{path} line 5"]
 
 
@@ -100,7 +103,7 @@ def test_unsupported_binary_empty_and_bad_front_matter(tmp_path):
     assert "unsupported file type '.pdf'" in reasons["a.pdf"]
     assert "binary" in reasons["b.txt"]
     assert "no article text" in reasons["c.txt"]
-    assert "unreadable date" in reasons["d.md"]
+    assert "date: '32 Foo' is not a date" in reasons["d.md"]
     assert "key: value" in reasons["e.md"]
 
 
@@ -119,3 +122,109 @@ def test_readme_and_hidden_files_are_not_articles(tmp_path):
     articles, rejected = load_path(tmp_path)
     assert [a.text for a in articles] == ["A real article."]
     assert rejected == []
+
+
+# --- hostile files: decoded, or skipped with a reason; never a crash or a hang ---
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32", "utf-32-be", "utf-8-sig"])
+def test_byte_order_marked_text_is_decoded(tmp_path, codec):
+    path = tmp_path / "bom.txt"
+    body = "date 2024-01-02\nThe mayor of Zürich spoke on Monday."
+    raw = body.encode(codec)
+    if codec.endswith("-be"):  # the -be codecs write no mark: add it
+        raw = ("\ufeff" + body).encode(codec)
+    path.write_bytes(raw)
+    [article], rejected = load_file(path)
+    assert rejected == [] and article.text == "The mayor of Zürich spoke on Monday."
+
+
+def test_broken_utf16_after_its_mark_is_refused(tmp_path):
+    (tmp_path / "odd.txt").write_bytes(b"\xff\xfeA\x00B")
+    _, [(name, reason)] = load_file(tmp_path / "odd.txt")
+    assert "not valid UTF-16 text" in reason
+
+
+def _reasons(folder):
+    articles, rejected = load_path(folder)
+    return articles, {name.rsplit("/", 1)[-1]: why for name, why in rejected}
+
+
+def test_links_folders_and_special_files_are_skipped_with_a_reason(tmp_path):
+    (tmp_path / "ok.txt").write_text("A real article.")
+    (tmp_path / "self.md").symlink_to(tmp_path / "self.md")
+    (tmp_path / "dangling.txt").symlink_to(tmp_path / "gone.txt")
+    (tmp_path / "folder.md").mkdir()
+    (tmp_path / "folder.md" / "inside.txt").write_text("Not read.")
+    os.mkfifo(tmp_path / "pipe.txt")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "linked").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    articles, reasons = _reasons(tmp_path)
+    assert [a.text for a in articles] == ["A real article."]
+    assert "symbolic link loop" in reasons["self.md"]
+    assert "broken symbolic link" in reasons["dangling.txt"]
+    assert "folder named like an article" in reasons["folder.md"]
+    assert "not a regular file" in reasons["pipe.txt"]
+    assert "not followed" in reasons["linked"]
+
+
+def test_unreadable_file_is_skipped_with_a_reason(tmp_path, monkeypatch):
+    (tmp_path / "locked.txt").write_text("Secret.")
+    real_open = os.open
+
+    def deny(path, *args, **kwargs):
+        if str(path).endswith("locked.txt"):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", deny)
+    _, reasons = _reasons(tmp_path)
+    assert reasons["locked.txt"] == "cannot read file: Permission denied"
+
+
+def test_oversized_file_is_refused_before_reading(tmp_path, monkeypatch):
+    import assistant.loading as loading
+
+    monkeypatch.setattr(loading, "MAX_FILE_BYTES", 10)
+    (tmp_path / "big.txt").write_text("x" * 11)
+    _, reasons = _reasons(tmp_path)
+    assert "file too large (11 bytes; limit 10)" in reasons["big.txt"]
+
+
+def test_undecodable_file_name_is_shown_escaped_and_stored_safely(tmp_path):
+    name = os.fsencode(tmp_path) + b"/caf\xe9.txt"
+    with open(name, "wb") as handle:
+        handle.write(b"date 2024-01-02\nA story.")
+    [article], rejected = load_path(tmp_path)
+    assert rejected == []
+    assert article.origin.endswith("caf\\xe9.txt") and article.source == "caf\\xe9.txt"
+    article.origin.encode("utf-8")
+
+
+def test_lone_surrogates_in_json_are_repaired(tmp_path):
+    path = tmp_path / "s.jsonl"
+    path.write_text('{"title": "T \\ud800", "source": "\\udcff", "text": "Body \\ud800 one."}\n')
+    [article], _ = load_file(path)
+    assert article.text == "Body \ufffd one." and article.title == "T \ufffd"
+    assert article.source == "\ufffd"
+
+
+@pytest.mark.parametrize(
+    "value", ["2022-05-20T10:00:00", "2022-05-20T10:00:00Z", "2022-05-20T10:00:00+02:00"]
+)
+def test_timestamps_are_read_in_articles(tmp_path, value):
+    path = tmp_path / "t.md"
+    path.write_text(f"---\ndate: {value}\n---\nText.\n")
+    [article], _ = load_file(path)
+    assert article.published_at == "2022-05-20"
+
+
+def test_impossible_date_names_the_field_and_the_file(tmp_path):
+    (tmp_path / "bad.md").write_text("---\ndate: 2022-13-45\n---\nText.\n")
+    (tmp_path / "bad.jsonl").write_text('{"text": "T.", "published_at": "2022-02-30"}\n')
+    _, rejected = load_path(tmp_path)
+    reasons = dict(rejected)
+    assert reasons[str(tmp_path / "bad.md")] == "date: 2022-13-45 is not a valid date (YYYY-MM-DD)."
+    assert reasons[f"{tmp_path / 'bad.jsonl'} line 1"] == (
+        "published_at: 2022-02-30 is not a valid date (YYYY-MM-DD)."
+    )

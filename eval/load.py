@@ -1,0 +1,171 @@
+"""Load: N concurrent ``gradio_client`` sessions asking questions with follow-ups for T seconds.
+
+    python -m eval load [--url URL] [--sessions 20] [--seconds 60]
+
+Without ``--url`` the app is started on a free loopback port over the seed corpus with a
+throw-away index. Each session holds conversations drawn from the gold questions (their
+follow-up turns included; a generic follow-up after some single questions) and starts a new
+conversation after each. Prints sample answers, errors and latency percentiles; not a test.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eval.gold import load_gold
+
+ROOT = Path(__file__).resolve().parent.parent
+FOLLOW_UPS = ["Why did they do that?", "When was that?", "What happened next?"]
+
+
+@dataclass
+class Call:
+    session: int
+    question: str
+    seconds: float
+    answer: str = ""
+    error: str = ""
+
+
+@dataclass
+class LoadReport:
+    sessions: int
+    seconds: float
+    calls: list[Call] = field(default_factory=list)
+
+    def latencies(self) -> list[float]:
+        return sorted(c.seconds for c in self.calls if not c.error)
+
+    def summary(self, samples: int = 5) -> str:
+        ok = self.latencies()
+        errors = Counter(c.error for c in self.calls if c.error)
+        lines = [
+            f"{self.sessions} sessions for {self.seconds:.0f} s: {len(self.calls)} questions, "
+            f"{len(ok)} answered, {sum(errors.values())} errors, "
+            f"{len(self.calls) / self.seconds:.2f} questions/s",
+        ]
+        if ok:
+            p95 = ok[min(len(ok) - 1, int(round(0.95 * (len(ok) - 1))))]
+            lines.append(
+                f"latency p50 {statistics.median(ok):.2f} s, p95 {p95:.2f} s, "
+                f"max {ok[-1]:.2f} s (mean {statistics.fmean(ok):.2f} s)"
+            )
+        for message, count in errors.most_common(5):
+            lines.append(f"error x{count}: {message}")
+        seen: set[str] = set()
+        lines.append("sample answers:")
+        for call in self.calls:
+            if call.error or call.question in seen or len(seen) >= samples:
+                continue
+            seen.add(call.question)
+            first = call.answer.split("\n", 1)[0]
+            lines.append(f"  Q: {call.question}\n  A: {first[:160]}")
+        return "\n".join(lines)
+
+
+def _session(url: str, index: int, stop_at: float, rng: random.Random, gold, calls, lock):
+    from gradio_client import Client
+
+    try:
+        client = Client(url, verbose=False)
+    except Exception as exc:  # report, do not crash the other sessions
+        with lock:
+            calls.append(Call(index, "(connect)", 0.0, error=f"{type(exc).__name__}: {exc}"))
+        return
+    while time.monotonic() < stop_at:
+        item = rng.choice(gold)
+        turns = list(item.turns)
+        if len(turns) == 1 and rng.random() < 0.5:
+            turns.append(rng.choice(FOLLOW_UPS))
+        client.reset_session()  # a new conversation
+        for question in turns:
+            if time.monotonic() >= stop_at:
+                break
+            started = time.monotonic()
+            try:
+                answer, _sources = client.predict(question, "", "", [], api_name="/chat")
+                call = Call(index, question, time.monotonic() - started, answer=answer)
+            except Exception as exc:
+                message = " ".join(str(exc).split())[:200]
+                call = Call(index, question, time.monotonic() - started,
+                            error=f"{type(exc).__name__}: {message}")  # fmt: skip
+            with lock:
+                calls.append(call)
+
+
+def run_load(url: str, sessions: int, seconds: float, gold_path: str | Path, seed: int = 0):
+    """Drive ``sessions`` concurrent conversations against ``url`` for ``seconds``."""
+    gold = load_gold(gold_path)
+    calls: list[Call] = []
+    lock = threading.Lock()
+    started = time.monotonic()
+    stop_at = started + seconds
+    threads = [
+        threading.Thread(
+            target=_session,
+            args=(url, i, stop_at, random.Random(seed * 1000 + i), gold, calls, lock),
+            daemon=True,
+        )
+        for i in range(sessions)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=seconds + 600)
+    return LoadReport(sessions, time.monotonic() - started, sorted(calls, key=lambda c: c.seconds))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def started_app(corpus: str | Path):
+    """The app on a free loopback port over ``corpus`` with a throw-away index; yields URL."""
+    with tempfile.TemporaryDirectory(prefix="newsdesk-load-") as tmp:
+        port = _free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+        env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False")
+        log = open(Path(tmp) / "app.log", "w")  # noqa: SIM115
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--corpus", str(corpus),
+             "--data-dir", str(Path(tmp) / "data")],
+            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}/"
+        try:
+            deadline = time.time() + 300
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError((Path(tmp) / "app.log").read_text()[-2000:])
+                try:
+                    urllib.request.urlopen(url, timeout=2)
+                    break
+                except OSError:
+                    if time.time() > deadline:
+                        raise RuntimeError("the app did not start within 300 s") from None
+                    time.sleep(0.5)
+            print(f"app started at {url}", file=sys.stderr)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            log.close()
