@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
             print(summary.line(), file=sys.stderr)
             for file, reason in summary.rejected:
                 print(f"  rejected {file}: {reason}", file=sys.stderr)
-        assistant.retriever.ensure_ready()  # build the keyword index before the first question
+        assistant.warm_up()  # models and indexes loaded before the first question
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

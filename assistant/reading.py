@@ -112,6 +112,7 @@ def normal(text: str) -> str:
     """A phrase for comparing: lower case, no leading article, possessive or punctuation."""
     text = re.sub(r"^(the|a|an)\s+", "", text.strip(), flags=re.IGNORECASE)
     text = re.sub(r"['’]s\b", "", text.lower())
+    text = re.sub(r"(?<=\d)[,.](?=\d{3}\b)", "", text)  # 11,000 -> 11000
     return " ".join(re.sub(r"[^\w\s]", " ", text).split())
 
 
@@ -148,24 +149,29 @@ def _conclude(frame: Frame, ranked: list[Sentence], matcher: Matcher, cfg: Reade
               resolved) -> Reading:  # fmt: skip
     if not ranked:
         return Reading(frame, True, reason="no full sentence in the evidence")
-    best = ranked[0]
-    if best.context < cfg.min_context:
-        return Reading(frame, True, evidence=ranked[:1], confidence=best.context,
+    if max(s.context for s in ranked[: cfg.parse_top]) < cfg.min_context:
+        return Reading(frame, True, evidence=ranked[:1], confidence=ranked[0].context,
                        reason="the articles do not cover what the question is about")  # fmt: skip
-    top = ranked[: cfg.parse_top]
     if frame.kind == "yesno":
-        return _yes_no(frame, top, matcher, cfg)
+        return _yes_no(frame, ranked[: cfg.phrase_top], matcher, cfg)
     from assistant.nlp import parse
 
+    top = ranked[: cfg.parse_top]
     docs = parse([s.text for s in top], [(s.passage.article_id, s.start, s.end) for s in top])
+    if frame.wants_phrase:
+        _rerank(frame, top, docs, resolved, cfg)
+        order = sorted(range(len(top)), key=lambda i: -top[i].score)
+        top, docs = [top[i] for i in order], [docs[i] for i in order]
+        ranked[: len(top)] = top
+    top, docs = top[: cfg.phrase_top], docs[: cfg.phrase_top]
     if frame.kind in ("reason", "manner", "clause"):
         return _clause(frame, top, docs, matcher, cfg)
     phrases = sorted(_phrases(frame, top, docs, matcher, cfg, resolved, ranked),
                      key=lambda p: -p.score)  # fmt: skip
     unbound = f"no {frame.kind} bound to the question in the evidence"
     if not phrases:
-        return Reading(frame, True, evidence=top[:1], confidence=best.score, reason=unbound)
-    chosen = phrases[0]
+        return Reading(frame, True, evidence=top[:1], confidence=top[0].score, reason=unbound)
+    chosen = _fuller(phrases[0], phrases, cfg)
     if chosen.binding < cfg.min_binding or chosen.score < cfg.min_answer:
         return Reading(frame, True, evidence=[chosen.sentence], confidence=chosen.score,
                        reason=unbound, phrases=phrases)  # fmt: skip
@@ -173,6 +179,42 @@ def _conclude(frame: Frame, ranked: list[Sentence], matcher: Matcher, cfg: Reade
     return Reading(frame, False, answer=_answer_phrase(chosen, frame), short_answer=chosen.text,
                    evidence=evidence[: cfg.evidence_sentences], confidence=chosen.score,
                    phrases=phrases)  # fmt: skip
+
+
+def _fuller(chosen: Phrase, phrases: list[Phrase], cfg: ReaderSettings) -> Phrase:
+    """The fullest form of the chosen name among the candidates: "JetBlue" -> "JetBlue
+    Airways", "United" -> "United Airlines" (news gives the full name once, then shortens)."""
+    needle = f" {chosen.key} "
+    longer = [p for p in phrases if p is not chosen and needle in f" {p.key} "
+              and len(p.key.split()) <= len(chosen.key.split()) + 3
+              and p.score >= cfg.fuller_ratio * chosen.score]  # fmt: skip
+    return max(longer, key=lambda p: p.score) if longer else chosen
+
+
+def _rerank(frame: Frame, top: list[Sentence], docs, resolved, cfg: ReaderSettings) -> None:
+    """Second look at the parsed sentences: does each name something of the asked kind that
+    the question does not (a place for "where"), and do other sentences name the same thing?"""
+    question_words = set(words(resolved.question))
+    primary = _PRIMARY.get(frame.kind, THING)
+    allowed = frame.labels or THING
+    found: list[set[str]] = []
+    for doc in docs:
+        names = set()
+        for ent in doc.ents:
+            content = [w for w in words(ent.text) if w not in FUNCTION_WORDS]
+            if ent.label_ in allowed and content and not all(w in question_words for w in content):
+                names.add((normal(ent.text), ent.label_ in primary))
+        found.append(names)
+    votes: dict[str, float] = {}
+    for sentence, names in zip(top, found, strict=True):
+        for name, _ in names:
+            votes[name] = votes.get(name, 0.0) + sentence.score
+    most = max(votes.values(), default=0.0) or 1.0
+    for sentence, names in zip(top, found, strict=True):
+        kind = 1.0 if any(p for _, p in names) else (cfg.secondary_fit if names else -1.0)
+        agreement = max((votes[n] for n, _ in names), default=0.0) / most
+        sentence.score += (cfg.w_type * kind + cfg.w_agreement * agreement
+                           + (cfg.w_lead if sentence.start < cfg.lead_chars else 0.0))  # fmt: skip
 
 
 _VECTORS: dict[int, WordVectors | None] = {}
@@ -249,14 +291,15 @@ def _phrases(frame: Frame, top: list[Sentence], docs, matcher: Matcher, cfg: Rea
              resolved, ranked: list[Sentence]) -> list[Phrase]:  # fmt: skip
     """Candidate answers of the asked kind, one per distinct phrase, scored.
 
-    A phrase is taken from the parsed best sentences, or from the headline of their article
+    A phrase comes from the parsed best sentences, or from the headline of their article
     ("'Squid Game': Netflix green lights season 2" names what the sentence calls "the show").
-    Its score adds its best occurrence's sentence score and binding, its type fit, and how
-    much of the retrieved text names it (news repeats the answer)."""
+    Its score adds its best occurrence's sentence score and binding, its type fit, the share of
+    the best evidence (by article) that names it, and whether a headline does."""
     question_words = set(words(resolved.question)) | set(resolved.referents)
     bylines = {normal(s.passage.source.rsplit(".", 1)[0]) for s in top if s.passage.source}
     best_score = top[0].score or 1.0
     found: dict[str, Phrase] = {}
+    named_by: dict[str, dict[str, float]] = {}  # phrase -> article -> best naming sentence
 
     def admissible(span) -> bool:
         key = normal(span.text)
@@ -269,66 +312,73 @@ def _phrases(frame: Frame, top: list[Sentence], docs, matcher: Matcher, cfg: Rea
             frame.modifiers and frame.kind in ("number", "age") and _clashes(span, frame, matcher)
         )  # "three US soldiers" vs Iranian ones
 
-    for sentence, doc in zip(top, docs, strict=True):
+    def offer(span, label, fit, sentence, doc, headline=False) -> None:
         scores = matcher.word_scores([t.lower_ for t in doc])
+        phrase = Phrase(phrase_text(span, frame), label, sentence, fit=fit,
+                        headline=1.0 if headline else 0.0)  # fmt: skip
+        phrase.binding = _binding(span, doc, scores, matcher.focus, frame, cfg)
+        article = sentence.passage.article_id
+        naming = named_by.setdefault(phrase.key, {})
+        naming[article] = max(naming.get(article, 0.0), sentence.score)
+        local = cfg.w_support * sentence.score / best_score + cfg.w_binding * phrase.binding
+        old = found.get(phrase.key)
+        if old is not None and headline and not old.headline:
+            old.headline = 1.0  # the headline confirms a phrase a sentence already names
+            return
+        if old is None or local > old.score or (old.headline and not headline):
+            phrase.score = local
+            if old is not None:
+                phrase.fit = max(fit, old.fit)
+                phrase.headline = max(phrase.headline, old.headline)
+            found[phrase.key] = phrase
+        else:
+            old.fit = max(old.fit, fit)
+            old.headline = max(old.headline, phrase.headline)
+
+    for sentence, doc in zip(top, docs, strict=True):
         for span, label, fit in _candidates(frame, doc, cfg):
-            if not admissible(span):
-                continue
-            phrase = Phrase(phrase_text(span, frame), label, sentence)
-            phrase.binding = _binding(span, doc, scores, matcher.focus, frame, cfg)
-            phrase.fit = fit
-            local = cfg.w_support * sentence.score / best_score + cfg.w_binding * phrase.binding
-            old = found.get(phrase.key)
-            if old is None or local > old.score:
-                phrase.score = local
-                phrase.fit = max(fit, old.fit if old else 0.0)
-                found[phrase.key] = phrase
-    _from_headlines(frame, top, ranked, found, admissible, cfg)
-    _redundancy(list(found.values()), [s.passage for s in ranked])
+            if admissible(span):
+                offer(span, label, fit, sentence, doc)
+    _from_headlines(frame, top, ranked, admissible, offer, cfg)
+    evidence: dict[str, float] = {}
+    for s in top:
+        article = s.passage.article_id
+        evidence[article] = max(evidence.get(article, 0.0), s.score)
+    total = sum(evidence.values()) or 1.0
     for p in found.values():
+        p.votes = min(1.0, sum(named_by[p.key].values()) / total)
         p.score = (cfg.w_support * p.sentence.score / best_score + cfg.w_binding * p.binding
                    + cfg.w_fit * p.fit + cfg.w_votes * p.votes
                    + cfg.w_headline * p.headline)  # fmt: skip
     return list(found.values())
 
 
-def _from_headlines(frame, top, ranked, found, admissible, cfg) -> None:
-    """Names in the headlines of the best sentences' articles, each cited with the article's
-    sentence that names it (or its best one)."""
+_PUBLISHER = re.compile(r"\s+[-|–—]\s+[A-Z][\w.&' ]{0,30}$")
+
+
+def headline_of(title: str) -> str:
+    """A title without its publisher suffix ("... season 2 - CNN" -> "... season 2")."""
+    return _PUBLISHER.sub("", title.strip())
+
+
+def _from_headlines(frame, top, ranked, admissible, offer, cfg) -> None:
+    """Names in the headlines of the best sentences' articles, bound within the headline and
+    cited with the article's sentence that names them (or its best one)."""
     from assistant.nlp import parse
 
     articles: dict[str, Sentence] = {}
     for s in top:
         articles.setdefault(s.passage.article_id, s)
-    titles = [s.passage.title for s in articles.values()]
+    titles = [headline_of(s.passage.title) for s in articles.values()]
     docs = parse(titles, [(a, -1, -1) for a in articles])
     for (article_id, best), doc in zip(articles.items(), docs, strict=True):
         for span, label, fit in _candidates(frame, doc, cfg, headline=True):
             if not admissible(span):
                 continue
-            text = phrase_text(span, frame)
-            key = normal(text)
-            if key in found:
-                found[key].headline = 1.0
-                continue
+            key = normal(phrase_text(span, frame))
             naming = [s for s in ranked if s.passage.article_id == article_id
-                      and key in normal(s.text)]  # fmt: skip
-            phrase = Phrase(text, label, naming[0] if naming else best, fit=fit, headline=1.0)
-            found[key] = phrase
-
-
-def _redundancy(phrases: list[Phrase], passages: list[Passage]) -> None:
-    """How much of the retrieved text names each phrase (by retrieval score), 0..1."""
-    texts = {}
-    for p in passages:
-        texts.setdefault(p.chunk_id, (f" {normal(p.title)} {normal(p.text)} ", p.score))
-    totals = {}
-    for phrase in phrases:
-        needle = f" {phrase.key} "
-        totals[phrase.key] = sum(score for text, score in texts.values() if needle in text)
-    best = max(totals.values(), default=0.0) or 1.0
-    for phrase in phrases:
-        phrase.votes = totals[phrase.key] / best
+                      and f" {key} " in f" {normal(s.text)} "]  # fmt: skip
+            offer(span, label, fit, naming[0] if naming else best, doc, headline=True)
 
 
 def _candidates(frame: Frame, doc, cfg: ReaderSettings, headline: bool = False):
@@ -348,6 +398,12 @@ def _candidates(frame: Frame, doc, cfg: ReaderSettings, headline: bool = False):
         else:
             continue
         taken.update(range(ent.start, ent.end))
+    if frame.kind == "age":  # "a 17-year-old", "aged 17", "Mack Rutherford, 17,"
+        for match in _AGE.finditer(doc.text):
+            group = next(g for g in (1, 2, 3) if match.group(g))
+            span = doc.char_span(match.start(group), match.end(group), alignment_mode="expand")
+            if span is not None:
+                yield span, "AGE", 1.0
     if frame.kind in ("number", "age"):
         for token in doc:
             if token.like_num and token.i not in taken:
@@ -497,6 +553,12 @@ def _clashes(span, frame: Frame, matcher: Matcher) -> bool:
                      matcher.soft_min, 1.0).word_scores(named)  # fmt: skip
     return bool(scores.size) and not (scores.max(axis=1) > 0).all()
 
+
+_AGE = re.compile(
+    r"\b(\d{1,3})[- ]years?[- ]old\b|\baged? (?:of )?(\d{1,3})\b"
+    r"|, (\d{1,3}),",
+    re.IGNORECASE,
+)
 
 _DIGITS = {w: str(i) for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "

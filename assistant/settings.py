@@ -88,7 +88,7 @@ class ReaderSettings(_Group):
         "finds the answer sentence when it shares few words.",
     )
     w_lexical: float = Field(
-        0.4,
+        0.2,
         ge=0,
         description="Share of the question's focus words (by "
         "rarity) in the sentence itself: names and rare words pin the fact.",
@@ -130,16 +130,43 @@ class ReaderSettings(_Group):
         le=1,
         description="Credit of a match by meaning relative to an exact one (times the similarity).",
     )
+    w_type: float = Field(
+        0.2,
+        description="Second look, on parsed sentences: the sentence names "
+        "something of the asked kind that the question does not (a sentence "
+        "without loses as much).",
+    )
+    w_agreement: float = Field(
+        0.0,
+        ge=0,
+        description="Second look: other parsed sentences name "
+        "the same thing (news repeats its answer).",
+    )
+    w_lead: float = Field(
+        0.05,
+        ge=0,
+        description="Second look: the sentence opens its article, where news states the main fact.",
+    )
+    lead_chars: int = Field(
+        300, ge=0, description="Characters of an article that count as its opening."
+    )
     # phrase score
-    parse_top: int = Field(
+    phrase_top: int = Field(
         6,
         ge=1,
         le=30,
-        description="Best sentences parsed for answer phrases: parsing is the costly step.",
+        description="Best sentences (after the second look) searched for answer phrases.",
     )
-    w_support: float = Field(0.4, ge=0, description="Score of the phrase's sentence.")
+    parse_top: int = Field(
+        12,
+        ge=1,
+        le=40,
+        description="Best sentences (by the cheap first look) parsed for a second look and "
+        "answer phrases: parsing is the costly step.",
+    )
+    w_support: float = Field(0.3, ge=0, description="Score of the phrase's sentence.")
     w_binding: float = Field(
-        0.4,
+        0.3,
         ge=0,
         description="How close the phrase sits to the "
         "question's focus words in the parse (a number *of drones*).",
@@ -161,6 +188,13 @@ class ReaderSettings(_Group):
         ge=0,
         description="The phrase is in the headline of an article the evidence "
         "comes from: headlines name the subject.",
+    )
+    fuller_ratio: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="A candidate containing the chosen name ('JetBlue Airways' for 'JetBlue') "
+        "replaces it when it scores at least this share of it: the full name reads better.",
     )
     binding_decay: float = Field(
         0.6,
