@@ -8,7 +8,7 @@ abstention) → composition (the answer text with citations).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,11 @@ class Retrieved:
     query_vector: Any  # numpy vector of the search query, None when nothing was searched
     passages: list[Passage]
     notice: str = ""  # e.g. invalid characters in the question were repaired
+
+
+def _span(resolved) -> str:
+    start, end = resolved.date_range
+    return start.isoformat() if start == end else f"{start.isoformat()} to {end.isoformat()}"
 
 
 def _settings(settings: Settings | dict[str, Any] | None) -> Settings:
@@ -190,7 +195,14 @@ class Assistant:
                                     date_from=start - margin, sources=filters.sources)  # fmt: skip
         query_vector = self.embed_model.query_vector(resolved.search_query)
         passages = retriever.retrieve(resolved.search_query, filters, None, query_vector)
-        return Retrieved(resolved, filters, query_vector, passages, checked.notice)
+        notice = checked.notice
+        if not passages and resolved.date_range:  # "on Sunday" in a corpus of other years
+            notice = " ".join(x for x in (notice, f"Nothing indexed is dated {_span(resolved)}; "
+                                          "all dates were searched instead.") if x)  # fmt: skip
+            resolved = replace(resolved, date_range=None, date_phrase="")
+            filters = SearchFilters(as_of=as_of, date_from=date_from, sources=filters.sources)
+            passages = retriever.retrieve(resolved.search_query, filters, None, query_vector)
+        return Retrieved(resolved, filters, query_vector, passages, notice)
 
     def conclude(self, retrieved: Retrieved, reader: ReaderSettings | None = None) -> Answer:
         """The second half of ``ask``: read the passages and compose the answer."""

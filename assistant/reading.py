@@ -372,6 +372,10 @@ def _from_headlines(frame, top, ranked, admissible, offer, cfg) -> None:
     titles = [headline_of(s.passage.title) for s in articles.values()]
     docs = parse(titles, [(a, -1, -1) for a in articles])
     for (article_id, best), doc in zip(articles.items(), docs, strict=True):
+        opening = doc.text.rstrip("…. ")
+        if not opening or any(opening in s.passage.text for s in ranked if s.passage.article_id
+                              == article_id):  # fmt: skip
+            continue  # no headline of its own: the title is the article's first sentence
         for span, label, fit in _candidates(frame, doc, cfg, headline=True):
             if not admissible(span):
                 continue

@@ -259,7 +259,7 @@ class ReaderSettings(_Group):
         "something else: abstain.",
     )
     min_binding: float = Field(
-        0.1,
+        0.05,
         ge=0,
         le=1,
         description="A phrase bound this loosely to the question's focus is no answer: abstain.",
