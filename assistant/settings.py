@@ -164,7 +164,7 @@ class ReaderSettings(_Group):
         description="Best sentences (by the cheap first look) parsed for a second look and "
         "answer phrases: parsing is the costly step.",
     )
-    w_support: float = Field(0.3, ge=0, description="Score of the phrase's sentence.")
+    w_support: float = Field(0.6, ge=0, description="Score of the phrase's sentence.")
     w_binding: float = Field(
         0.3,
         ge=0,
@@ -172,13 +172,13 @@ class ReaderSettings(_Group):
         "question's focus words in the parse (a number *of drones*).",
     )
     w_fit: float = Field(
-        0.15,
+        0.3,
         ge=0,
         description="How well the phrase's type fits the "
         "question (a person for 'who is the spokesman').",
     )
     w_votes: float = Field(
-        0.2,
+        0.3,
         ge=0,
         description="Redundancy: how much of the retrieved text names the phrase "
         "(news repeats its answer).",
@@ -203,7 +203,7 @@ class ReaderSettings(_Group):
         description="Credit kept per extra dependency edge between phrase and focus word.",
     )
     head_share: float = Field(
-        0.4,
+        0.2,
         ge=0,
         le=1,
         description="Part of the binding that comes "
