@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import textwrap
 from typing import Any
 
 from assistant.errors import AssistantError
+from assistant.settings import ANSWER_BACKENDS
 
 
 def format_answer(answer: Any) -> str:
     """An answer and its numbered sources, for the terminal."""
     lines = [textwrap.fill(answer.answer, width=100)]
+    if getattr(answer, "notice", ""):
+        lines.append(f"(note: {answer.notice})")
     if answer.citations:
         lines += ["", "Sources:"]
         for c in answer.citations:
@@ -46,12 +50,48 @@ def cmd_ingest(args) -> int:
 
 
 def _ask_kwargs(args) -> dict[str, Any]:
-    return {"as_of": args.as_of, "date_from": args.date_from, "sources": args.source}
+    return {
+        "as_of": args.as_of,
+        "date_from": args.date_from,
+        "sources": args.source,
+        "backend": args.backend,
+    }
+
+
+class _Stream:
+    """Prints an LLM's tokens as they arrive (text mode), then what verification kept."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.text = ""
+
+    def __call__(self, delta: str) -> None:
+        if not self.text:
+            print("… ", end="", flush=True)
+        self.text += delta
+        print(delta, end="", flush=True)
+
+    def finish(self, answer: Any) -> str:
+        """The formatted answer; a note first when verification changed the streamed draft."""
+        if not self.text:
+            return format_answer(answer)
+        print()
+        draft = " ".join(re.sub(r"\[\d+\]", "", self.text).split())
+        final = " ".join(re.sub(r"\[\d+\]", "", answer.answer).split())
+        head = "" if draft == final else "(verified answer)\n"
+        return head + format_answer(answer)
+
+
+def _ask(assistant, question: str, args, history=None) -> tuple[Any, _Stream]:
+    stream = _Stream(enabled=not args.json)
+    on_token = stream if stream.enabled else None
+    answer = assistant.ask(question, history=history, on_token=on_token, **_ask_kwargs(args))
+    return answer, stream
 
 
 def cmd_ask(args) -> int:
-    answer = _assistant(args).ask(" ".join(args.question), **_ask_kwargs(args))
-    print(json.dumps(answer.to_dict()) if args.json else format_answer(answer))
+    answer, stream = _ask(_assistant(args), " ".join(args.question), args)
+    print(json.dumps(answer.to_dict()) if args.json else stream.finish(answer))
     return 0
 
 
@@ -75,7 +115,7 @@ def cmd_chat(args) -> int:
             history.clear()
             continue
         try:
-            answer = assistant.ask(question, history=history, **_ask_kwargs(args))
+            answer, stream = _ask(assistant, question, args, history)
         except AssistantError as exc:
             if args.json:
                 print(json.dumps({"error": str(exc)}), flush=True)
@@ -84,7 +124,7 @@ def cmd_chat(args) -> int:
             continue
         history.append((question, answer.answer))
         print(
-            json.dumps(answer.to_dict()) if args.json else format_answer(answer) + "\n", flush=True
+            json.dumps(answer.to_dict()) if args.json else stream.finish(answer) + "\n", flush=True
         )
     return 0
 
@@ -111,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     filters.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD",
                          help="only articles published on or after this date")  # fmt: skip
     filters.add_argument("--source", action="append", help="only this source (repeatable)")
+    filters.add_argument("--backend", choices=ANSWER_BACKENDS,
+                         help="who writes the answer (default: settings, extractive)")  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ingest", parents=[common], help="add a folder or file of articles")

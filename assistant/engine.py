@@ -7,9 +7,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import InvalidQuestion
-from assistant.settings import Settings, get_settings
-from assistant.types import Answer, IngestSummary
+from assistant.errors import BackendUnavailable, InvalidQuestion
+from assistant.settings import ANSWER_BACKENDS, Settings, get_settings
+from assistant.types import Answer, Citation, IngestSummary
 
 
 def _as_date(value: date | str | None, name: str) -> date | None:
@@ -35,7 +35,10 @@ class Assistant:
         data_dir: str | Path | None = None,
         settings: Settings | dict[str, Any] | None = None,
         embed_model=None,
+        llm=None,
     ) -> None:
+        """``llm``: a llama-index LLM to use for the 'local'/'openai' backends instead of the
+        one the settings describe (tests, other runtimes)."""
         self.settings = get_settings(settings)
         if data_dir is not None:
             self.settings = self.settings.model_copy(deep=True)
@@ -44,6 +47,8 @@ class Assistant:
         self._store = None
         self._retriever = None
         self._sentences = None
+        self._llm = llm
+        self._backends: dict[str, Any] = {}
         self._lock = threading.RLock()
 
     # --- components, built on first use ---
@@ -88,6 +93,15 @@ class Assistant:
                 self._retriever = HybridRetriever(self.store, self.embed_model, self.settings)
             return self._retriever
 
+    def answer_backend(self, name: str):
+        """The ``AnswerBackend`` called ``name``, built once (a local model loads on first use)."""
+        from assistant.generation import make_backend
+
+        with self._lock:
+            if name not in self._backends:
+                self._backends[name] = make_backend(name, self.settings, self._llm)
+            return self._backends[name]
+
     # --- public API ---
 
     def ingest(self, path: str | Path, sync: bool = False, progress=True) -> IngestSummary:
@@ -108,13 +122,25 @@ class Assistant:
         as_of: date | str | None = None,
         date_from: date | str | None = None,
         sources: list[str] | tuple[str, ...] | None = None,
+        backend: str | None = None,
+        on_token=None,
     ) -> Answer:
-        """Answer ``question`` from the articles; ``history`` holds the earlier turns."""
+        """Answer ``question`` from the articles; ``history`` holds the earlier turns.
+
+        ``backend`` ('extractive', 'local', 'openai'; default from settings) writes the answer;
+        ``on_token(text)`` receives an LLM's answer as it streams (before verification).
+        """
         from assistant.answering import compose, missing_share, score_candidates
         from assistant.conversation import normalize_history, resolve
+        from assistant.generation import compose_answer
         from assistant.retrieval import SearchFilters
 
         question = self._check_question(question)
+        backend = (backend or self.settings.answer.backend).strip().lower()
+        if backend not in ANSWER_BACKENDS:
+            raise BackendUnavailable(
+                f"Unknown answer backend {backend!r}: use one of {', '.join(ANSWER_BACKENDS)}."
+            )
         filters = SearchFilters(
             as_of=_as_date(as_of, "as_of"),
             date_from=_as_date(date_from, "date_from"),
@@ -124,11 +150,35 @@ class Assistant:
         vocab = retriever.ensure_ready()
         turns = normalize_history(history)
         resolved = resolve(question, turns, len(vocab.terms(question)))
+        writer, notice = None, ""
+        if backend != "extractive":
+            writer, notice = self._llm_writer(backend)
+            if writer is not None and resolved.context and self.settings.llm.rewrite_follow_ups:
+                resolved, notice = _rewrite_follow_up(writer, resolved, turns)
         query_embedding = self.embed_model.get_query_embedding(resolved.search_query)
         passages = retriever.retrieve(resolved.search_query, filters, None, query_embedding)
         candidates = score_candidates(resolved, passages, vocab, self.sentences, query_embedding)
         missing = missing_share(resolved, passages, vocab)
-        return compose(resolved, candidates, self.settings.answer, passages, missing)
+        answer = compose(resolved, candidates, self.settings.answer, passages, missing)
+        answer.question = question
+        if writer is None or answer.abstained:  # no model, or no evidence: the model is not called
+            answer.notice = notice
+            return answer
+        llm = self.settings.llm
+        evidence = _evidence_for_llm(candidates, llm.evidence_sentences)
+        try:
+            generated = writer.write(resolved.question, evidence, on_token)
+        except BackendUnavailable as exc:
+            answer.notice = f"{exc} Showing the quoted sentences instead."
+            return answer
+        return compose_answer(answer, generated)
+
+    def _llm_writer(self, backend: str):
+        """(the LLM backend, "") or (None, why not) when it cannot be set up."""
+        try:
+            return self.answer_backend(backend), ""
+        except BackendUnavailable as exc:
+            return None, f"{exc} Showing the quoted sentences instead."
 
     def _check_question(self, question: str) -> str:
         if not isinstance(question, str) or not question.strip():
@@ -153,3 +203,46 @@ class Assistant:
     def stats(self) -> dict[str, int]:
         store = self.store
         return {"articles": store.articles.count(), "chunks": store.chunk_count()}
+
+
+# --- glue between the extractive reader and the LLM backends (the reader will supply evidence) ---
+
+
+def _evidence_for_llm(candidates, limit: int) -> list[Citation]:
+    """The scorer's best sentences as numbered evidence (the backend trims them to its budget).
+
+    A stand-in for the reader's evidence selection: any list of verbatim ``Citation`` works.
+    """
+    evidence = []
+    for cand in candidates[:limit]:
+        p = cand.passage
+        evidence.append(
+            Citation(
+                n=len(evidence) + 1,
+                article_id=p.article_id,
+                chunk_id=p.chunk_id,
+                title=p.title,
+                source=p.source,
+                published_at=p.published_at,
+                url=p.url,
+                quote=cand.text,
+                start=cand.start,
+                end=cand.end,
+                passage=p.text,
+                passage_start=p.start,
+            )
+        )
+    return evidence
+
+
+def _rewrite_follow_up(writer, resolved, turns):
+    """(the follow-up as a standalone question for retrieval and the model, notice)."""
+    from assistant.conversation import ResolvedQuestion
+
+    try:
+        rewritten = writer.rewrite(resolved.question, [(t.question, t.answer) for t in turns])
+    except BackendUnavailable as exc:
+        return resolved, f"{exc} The follow-up was resolved without it."
+    if rewritten == resolved.question:
+        return resolved, ""
+    return ResolvedQuestion(rewritten, rewritten, "", resolved.previous_answers), ""

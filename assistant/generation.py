@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from assistant.errors import AssistantError, BackendUnavailable
 from assistant.settings import ANSWER_BACKENDS, LLMSettings, Settings
-from assistant.types import AnswerSentence, Citation
+from assistant.types import Answer, AnswerSentence, Citation
 from assistant.verification import SentenceCheck, check_answer
 
 TokenCallback = Callable[[str], None]
@@ -273,3 +273,48 @@ def make_backend(name: str, settings: Settings, llm: Any = None) -> AnswerBacken
 
         llm = build_llm(name, settings.llm)
     return LLMBackend(name, llm, settings.llm)
+
+
+# --- the final answer --------------------------------------------------------------------------
+
+
+def _shown(check: SentenceCheck, numbers: dict[int, int]) -> AnswerSentence:
+    if check.supported:
+        return check.to_answer_sentence(numbers)
+    return dataclasses.replace(check, markers=()).to_answer_sentence()  # dropped: no markers
+
+
+def compose_answer(base: Answer, generated: Generated) -> Answer:
+    """The answer from a backend's verified sentences; ``base`` (the extractive answer to the
+    same question, with its retrieval) with a notice when nothing checked out.
+
+    Citations are the evidence the supported sentences cite, renumbered 1..n in order of first
+    mention, quotes verbatim; ``sentences`` lists every sentence the model wrote (dropped ones
+    ``supported=False``, without markers); nothing cites evidence the model was not shown.
+    """
+    from assistant.answering import ABSTENTION
+
+    if generated.abstained:
+        return dataclasses.replace(
+            base, answer=ABSTENTION, abstained=True, citations=[], short_answer=None,
+            sentences=[], backend=generated.backend,
+            notice="The model found no answer in the evidence.",
+        )  # fmt: skip
+    if not generated.answered:
+        reasons = "; ".join(dict.fromkeys(c.reason for c in generated.checks if c.reason))
+        return dataclasses.replace(
+            base,
+            notice=f"The {generated.backend} model's answer did not check out against the "
+            f"articles ({reasons or 'no sentence'}); showing the quoted sentences instead.",
+        )
+    numbers = {old: new for new, old in enumerate(generated.cited, start=1)}
+    citations = [dataclasses.replace(generated.evidence[old - 1], n=new)
+                 for old, new in numbers.items()]  # fmt: skip
+    sentences = [_shown(c, numbers) for c in generated.checks]
+    text = " ".join(s.text for s in sentences if s.supported)
+    short = base.short_answer
+    return dataclasses.replace(
+        base, answer=text, abstained=False, citations=citations, sentences=sentences,
+        short_answer=short if short and short.lower() in text.lower() else None,
+        backend=generated.backend, notice="",
+    )  # fmt: skip
