@@ -189,12 +189,17 @@ def fetch(
     return assemble(chunks(), dest, spec.sha256)
 
 
-def resolve_model_path(model: str, cache_dir: Path | None = None) -> Path:
-    """The GGUF to load: a path as given, or a known model's verified file in the cache."""
+def resolve_model_path(
+    model: str, cache_dir: Path | None = None, sha256: str | None = None
+) -> Path:
+    """The GGUF to load: a path as given (checked against ``sha256`` when given), or a known
+    model's verified file in the cache."""
     if model.endswith(".gguf") or os.sep in model:
         path = Path(model).expanduser()
         if not path.is_file():
             raise ModelFileError(f"No model file at {path}.")
+        if sha256 and not is_verified(path, sha256):
+            verify(path, sha256)
         return path
     spec = spec_for(model)
     dest = (cache_dir or default_cache_dir()) / spec.filename

@@ -25,6 +25,7 @@ _ABBREVIATIONS = {
     "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "no",
     "vs", "inc", "corp", "co", "ltd", "u.s", "u.k", "u.n", "e.g", "i.e", "approx", "est",
 }  # fmt: skip
+MIN_OVERLAP = 0.5  # share of a sentence's content words that its evidence must contain
 _REFUSAL = re.compile(
     r"\b(i\s+(?:do\s*n[o']?t|don['’]t|cannot|can['’]t)\s+(?:know|tell|say|answer|determine)|"
     r"(?:evidence|articles?|sentences?|context|passages?)\s+(?:does|do)\s*(?:n['’]t|not)\s+"
@@ -55,6 +56,11 @@ _NOT_NAMES = {
     "they", "their", "he", "his", "she", "her", "we", "our", "i", "you", "there", "according",
     "yes", "no", "also", "however", "while", "when", "who", "what", "which", "where", "why",
     "how", "both", "some", "many", "most", "all", "one", "two", "three", "so", "then", "if",
+    "officials", "authorities", "police", "experts", "analysts", "researchers", "scientists",
+    "critics", "residents", "people", "protesters", "lawmakers", "investigators", "witnesses",
+    "prosecutors", "sources", "reports", "several", "each", "every", "despite", "although",
+    "since", "because", "following", "amid", "under", "over", "about", "around", "nearly",
+    "more", "less", "only", "just", "not", "none", "other", "another", "them", "yet",
 }  # fmt: skip
 
 
@@ -186,6 +192,40 @@ def unsupported_claims(claim: str, cited: str) -> list[str]:
     return missing
 
 
+_STOP = {
+    "that", "this", "with", "from", "have", "has", "had", "were", "was", "been", "being", "will",
+    "would", "could", "should", "their", "there", "they", "them", "than", "then", "into",
+    "about", "after", "before", "also", "which", "while", "when", "where", "what", "said",
+    "says", "according", "over", "under", "more", "most", "some", "such", "only", "other",
+    "because", "against", "during", "these", "those", "its", "it's", "his", "her", "our",
+}  # fmt: skip
+
+
+def content_words(text: str) -> list[str]:
+    """Words of four letters or more that carry meaning (for the overlap check)."""
+    return [w for w in dict.fromkeys(words(text)) if len(w) >= 4 and w not in _STOP
+            and not w.isdigit()]  # fmt: skip
+
+
+def overlap(claim: str, cited: str) -> float:
+    """Share of the claim's content words found in ``cited`` (inflections allowed)."""
+    wanted = content_words(claim)
+    if not wanted:
+        return 1.0
+    vocabulary = set(words(cited))
+    return sum(_word_supported(w, vocabulary) for w in wanted) / len(wanted)
+
+
+def support_problem(claim: str, cited: str, min_overlap: float = MIN_OVERLAP) -> str:
+    """Why ``cited`` does not back ``claim`` ("" when it does)."""
+    missing = unsupported_claims(claim, cited)
+    if missing:
+        return "not in the cited evidence: " + ", ".join(missing[:5])
+    if overlap(claim, cited) < min_overlap:
+        return "the cited evidence says something else"
+    return ""
+
+
 # --- sentences and markers ---------------------------------------------------------------------
 
 
@@ -250,10 +290,15 @@ def check_sentence(sentence: str, evidence: Sequence[Citation]) -> SentenceCheck
     if is_refusal(body):
         return verdict(False, "refusal")
     cited = " ".join(evidence_text(evidence[m - 1]) for m in dict.fromkeys(markers))
-    missing = unsupported_claims(body, cited)
-    if missing:
-        return verdict(False, "not in the cited evidence: " + ", ".join(missing[:5]))
-    return verdict(True)
+    problem = support_problem(body, cited)
+    if not problem:
+        return verdict(True)
+    # A small model often gets the number wrong, not the claim: cite the item that backs it.
+    backing = [i for i, c in enumerate(evidence, 1) if not support_problem(body, evidence_text(c))]
+    if backing:
+        best = max(backing, key=lambda i: overlap(body, evidence_text(evidence[i - 1])))
+        return SentenceCheck(body, (best,), end, True, f"re-cited {list(markers)} as [{best}]")
+    return verdict(False, problem)
 
 
 def check_answer(text: str, evidence: Sequence[Citation]) -> tuple[list[SentenceCheck], bool]:
