@@ -16,6 +16,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--data-dir", help="index folder to use (default: one of eval/runs/indexes)")
     run.add_argument("--out", help="report folder (default: eval/runs/<gold>-<time>)")
     run.add_argument("--limit", type=int, help="only the first N questions")
+    run.add_argument("--backend", choices=["extractive", "local", "openai"],
+                     help="who writes answers (default: settings)")  # fmt: skip
     bench = sub.add_parser("bench", help="performance benchmark on the benchmark articles")
     bench.add_argument("--articles", default="../shared/benchmarks/realtimeqa/articles.jsonl")
     bench.add_argument("--questions", default="../shared/benchmarks/realtimeqa/questions_dev.jsonl")
@@ -31,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
             from eval.runner import run as run_eval
 
             results = run_eval(args.gold, args.articles, args.baseline, args.data_dir, args.out,
-                               args.limit)  # fmt: skip
+                               args.limit, backend=args.backend)  # fmt: skip
             print(summary_table(results))
             print(f"\nreport: {results['out_dir']}/report.md")
         else:
