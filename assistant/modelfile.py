@@ -215,10 +215,13 @@ def resolve_model_path(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m assistant.modelfile", description=__doc__)
     parser.add_argument("--model", default=DEFAULT_MODEL, choices=sorted(MODELS))
-    parser.add_argument("--cache-dir", type=Path, help="default: ~/.cache/newsdesk")
+    parser.add_argument("--cache-dir", type=Path,
+                        help="default: ASSISTANT_LLM__CACHE_DIR or ~/.cache/newsdesk")  # fmt: skip
     args = parser.parse_args(argv)
     try:
-        path = fetch(spec_for(args.model), args.cache_dir)
+        from assistant.settings import get_settings
+
+        path = fetch(spec_for(args.model), args.cache_dir or get_settings().llm.cache_dir)
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
