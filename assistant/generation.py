@@ -231,7 +231,7 @@ class LLMBackend:
         total = time.perf_counter() - started
         if not text.strip():
             raise BackendUnavailable(f"The {self.name} LLM returned an empty answer.")
-        checks, abstained = check_answer(text, shown)
+        checks, abstained = check_answer(text, shown, question)
         prompt_tokens = sum(estimate_tokens(m["content"]) for m in messages)
         return Generated(self.name, text, checks, abstained, shown, first, total, prompt_tokens)
 

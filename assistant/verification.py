@@ -30,7 +30,8 @@ _REFUSAL = re.compile(
     r"\b(i\s+(?:do\s*n[o']?t|don['’]t|cannot|can['’]t)\s+(?:know|tell|say|answer|determine)|"
     r"(?:evidence|articles?|sentences?|context|passages?)\s+(?:does|do)\s*(?:n['’]t|not)\s+"
     r"(?:say|mention|contain|provide|include|answer|specify|state)|"
-    r"not\s+(?:mentioned|stated|specified|provided)\s+in\s+the\s+(?:evidence|articles?)|"
+    r"not\s+(?:mentioned|stated|specified|provided|given|included|found)\s+in\s+the\s+"
+    r"(?:given\s+|provided\s+)?(?:evidence|articles?|text|sentences?|context)|"
     r"no\s+information\s+(?:about|on|regarding))",
     re.IGNORECASE,
 )
@@ -42,8 +43,6 @@ _NUMBER_WORDS = {
     "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
     "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
     "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "dozen": 12,
-    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
-    "eighth": 8, "ninth": 9, "tenth": 10, "once": 1, "twice": 2, "single": 1, "both": 2,
 }  # fmt: skip
 _SCALES = {"thousand", "million", "billion", "trillion", "percent"}
 _MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august",
@@ -180,8 +179,13 @@ def _word_supported(word: str, vocabulary: set[str]) -> bool:
     return False
 
 
-def unsupported_claims(claim: str, cited: str) -> list[str]:
-    """Names, numbers and scale words of ``claim`` that ``cited`` does not contain."""
+def unsupported_claims(claim: str, cited: str, given: str = "") -> list[str]:
+    """Names, numbers and scale words of ``claim`` that ``cited`` does not contain.
+
+    ``given`` (the question) may supply names and numbers too: repeating what the question
+    presupposes ("Washington blamed ...") is not a claim the evidence must back.
+    """
+    cited = f"{cited} {given}"
     vocabulary = set(words(cited))
     for word in list(vocabulary):
         vocabulary.update(word.split("-"))
@@ -216,12 +220,12 @@ def overlap(claim: str, cited: str) -> float:
     return sum(_word_supported(w, vocabulary) for w in wanted) / len(wanted)
 
 
-def support_problem(claim: str, cited: str, min_overlap: float = MIN_OVERLAP) -> str:
-    """Why ``cited`` does not back ``claim`` ("" when it does)."""
-    missing = unsupported_claims(claim, cited)
+def support_problem(claim: str, cited: str, given: str = "") -> str:
+    """Why ``cited`` does not back ``claim`` ("" when it does); ``given``: the question."""
+    missing = unsupported_claims(claim, cited, given)
     if missing:
         return "not in the cited evidence: " + ", ".join(missing[:5])
-    if overlap(claim, cited) < min_overlap:
+    if overlap(claim, cited) < MIN_OVERLAP:
         return "the cited evidence says something else"
     return ""
 
@@ -268,7 +272,17 @@ def is_refusal(text: str) -> bool:
     return bool(_REFUSAL.search(text))
 
 
-def check_sentence(sentence: str, evidence: Sequence[Citation]) -> SentenceCheck:
+def _backing(body: str, evidence: Sequence[Citation], given: str) -> int | None:
+    """The one evidence item that backs ``body`` best, when the cited ones do not. Items are
+    not combined: names from two sentences ("Kataib Hezbollah" + "Haifa") make a new claim."""
+    texts = [evidence_text(c) for c in evidence]
+    single = [i for i, t in enumerate(texts, 1) if not support_problem(body, t, given)]
+    return max(single, key=lambda i: overlap(body, texts[i - 1])) if single else None
+
+
+def check_sentence(
+    sentence: str, evidence: Sequence[Citation], question: str = ""
+) -> SentenceCheck:
     """Verify one sentence against the evidence list (numbered from 1)."""
     markers = parse_markers(sentence)
     stripped = _MARKER_RUN.sub("", sentence).strip()
@@ -290,21 +304,22 @@ def check_sentence(sentence: str, evidence: Sequence[Citation]) -> SentenceCheck
     if is_refusal(body):
         return verdict(False, "refusal")
     cited = " ".join(evidence_text(evidence[m - 1]) for m in dict.fromkeys(markers))
-    problem = support_problem(body, cited)
+    problem = support_problem(body, cited, question)
     if not problem:
         return verdict(True)
-    # A small model often gets the number wrong, not the claim: cite the item that backs it.
-    backing = [i for i, c in enumerate(evidence, 1) if not support_problem(body, evidence_text(c))]
-    if backing:
-        best = max(backing, key=lambda i: overlap(body, evidence_text(evidence[i - 1])))
+    # A small model often gets the number wrong, not the claim: cite what backs it.
+    best = _backing(body, evidence, question)
+    if best:
         return SentenceCheck(body, (best,), end, True, f"re-cited {list(markers)} as [{best}]")
     return verdict(False, problem)
 
 
-def check_answer(text: str, evidence: Sequence[Citation]) -> tuple[list[SentenceCheck], bool]:
+def check_answer(
+    text: str, evidence: Sequence[Citation], question: str = ""
+) -> tuple[list[SentenceCheck], bool]:
     """(a verdict per sentence, whether the model declined to answer)."""
     sentences = split_sentences(text)
-    checks = [check_sentence(s, evidence) for s in sentences]
+    checks = [check_sentence(s, evidence, question) for s in sentences]
     declined = any(is_refusal(s) for s in sentences)
     abstained = not text.strip() or (declined and not any(c.supported for c in checks))
     return checks, abstained

@@ -163,3 +163,25 @@ def test_split_sentences_keeps_markers_after_the_stop_and_abbreviations_whole():
 
 def test_numbers_normalise_thousands_and_words():
     assert numbers("1,200 people and twenty-one cars, about 40") == {"1200", "20", "1", "40"}
+
+
+def test_names_from_the_question_count_as_given():
+    text = "Washington blamed the Islamic Resistance in Iraq for the attack on Tower 22 [2]."
+    assert not one(text).supported
+    question = "Who did Washington blame for the attack on the US base in Jordan?"
+    assert check_sentence(text, EVIDENCE, question).supported
+
+
+def test_a_question_name_does_not_excuse_a_new_one():
+    question = "Who won the 2022 FIFA World Cup?"
+    check = check_sentence("Argentina won the 2022 FIFA World Cup [1].", EVIDENCE, question)
+    assert not check.supported and "argentina" in check.reason
+
+
+def test_not_mentioned_in_the_evidence_is_an_abstention():
+    assert check_answer("The population of Haifa is not mentioned in the given evidence.",
+                        EVIDENCE)[1]  # fmt: skip
+
+
+def test_both_is_not_a_number():
+    assert numbers("both killing US troops") == set()
