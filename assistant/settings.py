@@ -135,10 +135,11 @@ class LLMSettings(_Group):
         0.0, ge=0, le=2, description="Sampling temperature; 0 keeps answers reproducible."
     )
     evidence_tokens: int = Field(
-        300,
-        ge=50,
-        description="Budget (estimated tokens) of numbered evidence in the prompt: on 2 CPU "
-        "cores prompt reading (35-50 tokens/s) sets the wait before the first word.",
+        100,
+        ge=30,
+        description="Budget (estimated tokens) of numbered evidence in the prompt (the best one "
+        "or two sentences at 100): on 2 CPU cores prompt reading sets the wait before the first "
+        "word; 300 doubled it on RealTime QA dev without better answers (README).",
     )
     evidence_sentences: int = Field(
         6, ge=1, le=20, description="Evidence sentences offered to the model at most."
