@@ -135,11 +135,11 @@ class LLMSettings(_Group):
         0.0, ge=0, le=2, description="Sampling temperature; 0 keeps answers reproducible."
     )
     evidence_tokens: int = Field(
-        100,
+        300,
         ge=30,
-        description="Budget (estimated tokens) of numbered evidence in the prompt (the best one "
-        "or two sentences at 100): on 2 CPU cores prompt reading sets the wait before the first "
-        "word; 300 doubled it on RealTime QA dev without better answers (README).",
+        description="Budget (estimated tokens) of numbered evidence in the prompt. Prompt reading "
+        "sets the wait before the first word on a CPU: 100 (one or two sentences) made it ~3x "
+        "shorter but left more answers unverifiable (README, LLM figures).",
     )
     evidence_sentences: int = Field(
         6, ge=1, le=20, description="Evidence sentences offered to the model at most."
