@@ -13,8 +13,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import InvalidInput
-from assistant.settings import ReaderSettings, Settings, get_settings
+from assistant.errors import BackendUnavailable, InvalidInput
+from assistant.settings import ANSWER_BACKENDS, ReaderSettings, Settings, get_settings
 from assistant.types import Answer, IngestSummary, Passage
 from assistant.validation import (
     check_date,
@@ -74,7 +74,10 @@ class Assistant:
         data_dir: str | Path | None = None,
         settings: Settings | dict[str, Any] | None = None,
         embed_model=None,
+        llm=None,
     ) -> None:
+        """``llm``: a llama-index LLM for the 'local'/'openai' backends instead of the one the
+        settings describe (tests, other runtimes)."""
         self.settings = _settings(settings)
         if data_dir is not None:
             self.settings = self.settings.model_copy(deep=True)
@@ -82,6 +85,8 @@ class Assistant:
         self._embed_model = embed_model
         self._store = None
         self._retriever = None
+        self._llm = llm
+        self._backends: dict[str, Any] = {}
         self._lock = threading.RLock()
 
     # --- components, built on first use ---
@@ -116,6 +121,15 @@ class Assistant:
             if self._retriever is None:
                 self._retriever = HybridRetriever(self.store, self.embed_model, self.settings)
             return self._retriever
+
+    def answer_backend(self, name: str):
+        """The ``AnswerBackend`` called ``name``, built once (a local model loads on first use)."""
+        from assistant.generation import make_backend
+
+        with self._lock:
+            if name not in self._backends:
+                self._backends[name] = make_backend(name, self.settings, self._llm)
+            return self._backends[name]
 
     def warm_up(self) -> None:
         """Load everything a first question needs (models, indexes), so it answers quickly."""
@@ -158,14 +172,27 @@ class Assistant:
         as_of: date | str | None = None,
         date_from: date | str | None = None,
         sources: str | list[str] | tuple[str, ...] | None = None,
+        backend: str | None = None,
+        on_token=None,
     ) -> Answer:
         """Answer ``question`` from the articles; ``history`` holds the earlier turns.
 
-        Every argument is checked first (``assistant.validation``): a bad one raises
-        ``InvalidInput``/``InvalidQuestion`` with a one-line message; repaired text is noted in
-        ``answer.notice``.
+        ``backend`` ('extractive', 'local', 'openai'; default from settings) writes the answer
+        from the reader's evidence; ``on_token(text)`` receives an LLM's answer as it streams
+        (before verification). Every argument is checked first (``assistant.validation``): a
+        bad one raises ``InvalidInput``/``InvalidQuestion`` with a one-line message; repaired
+        text is noted in ``answer.notice``.
         """
-        return self.conclude(self.prepare(question, history, as_of, date_from, sources))
+        name = (backend or self.settings.answer.backend).strip().lower()
+        if name not in ANSWER_BACKENDS:
+            raise BackendUnavailable(
+                f"Unknown answer backend {name!r}: use one of {', '.join(ANSWER_BACKENDS)}."
+            )
+        writer, notice = (None, "") if name == "extractive" else self._llm_writer(name)
+        retrieved = self.prepare(question, history, as_of, date_from, sources, writer)
+        if notice:
+            retrieved.notice = " ".join(x for x in (retrieved.notice, notice) if x)
+        return self.conclude(retrieved, writer=writer, on_token=on_token)
 
     def prepare(
         self,
@@ -174,8 +201,11 @@ class Assistant:
         as_of: date | str | None = None,
         date_from: date | str | None = None,
         sources: str | list[str] | tuple[str, ...] | None = None,
+        writer=None,
     ) -> Retrieved:
-        """The first half of ``ask``: check, resolve the question and retrieve its passages."""
+        """The first half of ``ask``: check, resolve the question and retrieve its passages.
+
+        With an LLM ``writer``, a follow-up is rewritten by it as a standalone question."""
         from assistant.conversation import resolve
         from assistant.retrieval import SearchFilters
 
@@ -186,8 +216,12 @@ class Assistant:
         turns = check_history(history)
         retriever = self.retriever
         resolved = resolve(checked.text, turns, as_of=filters.as_of)
+        notice = checked.notice
+        if writer is not None and resolved.context and self.settings.llm.rewrite_follow_ups:
+            resolved, why = _rewrite_follow_up(writer, resolved, turns)
+            notice = " ".join(x for x in (notice, why) if x)
         if resolved.unresolved:
-            return Retrieved(resolved, filters, None, [], checked.notice)
+            return Retrieved(resolved, filters, None, [], notice)
         if resolved.date_range and not filters.date_from:
             start, end = resolved.date_range
             margin = timedelta(days=self.settings.reader.date_margin_days)
@@ -195,7 +229,6 @@ class Assistant:
                                     date_from=start - margin, sources=filters.sources)  # fmt: skip
         query_vector = self.embed_model.query_vector(resolved.search_query)
         passages = retriever.retrieve(resolved.search_query, filters, None, query_vector)
-        notice = checked.notice
         if not passages and resolved.date_range:  # "on Sunday" in a corpus of other years
             notice = " ".join(x for x in (notice, f"Nothing indexed is dated {_span(resolved)}; "
                                           "all dates were searched instead.") if x)  # fmt: skip
@@ -204,8 +237,10 @@ class Assistant:
             passages = retriever.retrieve(resolved.search_query, filters, None, query_vector)
         return Retrieved(resolved, filters, query_vector, passages, notice)
 
-    def conclude(self, retrieved: Retrieved, reader: ReaderSettings | None = None) -> Answer:
-        """The second half of ``ask``: read the passages and compose the answer."""
+    def conclude(self, retrieved: Retrieved, reader: ReaderSettings | None = None,
+                 writer=None, on_token=None) -> Answer:  # fmt: skip
+        """The second half of ``ask``: read the passages and compose the answer; an LLM
+        ``writer`` rewrites it from the reader's evidence (not called when the reader abstains)."""
         from assistant.answering import abstention, compose
 
         resolved = retrieved.resolved
@@ -214,10 +249,21 @@ class Assistant:
                 f"What does “{resolved.unresolved}” refer to? Nothing earlier in this "
                 "conversation says: ask again with the name of who or what you mean."))  # fmt: skip
         else:
-            answer = compose(resolved, self.read(retrieved, reader), retrieved.passages)
+            reading = self.read(retrieved, reader)
+            answer = compose(resolved, reading, retrieved.passages)
+            if writer is not None and not answer.abstained:
+                answer = _generate(writer, resolved, reading, answer, on_token,
+                                   self.settings.llm.evidence_sentences)  # fmt: skip
         if retrieved.notice:
             answer.notice = " ".join(x for x in (retrieved.notice, answer.notice) if x)
         return answer
+
+    def _llm_writer(self, backend: str):
+        """(the LLM backend, "") or (None, why not) when it cannot be set up."""
+        try:
+            return self.answer_backend(backend), ""
+        except BackendUnavailable as exc:
+            return None, f"{exc} Showing the extractive answer instead."
 
     def read(self, retrieved: Retrieved, reader: ReaderSettings | None = None):
         """What the reader makes of the retrieved passages (``reading.Reading``)."""
@@ -238,3 +284,30 @@ class Assistant:
     def stats(self) -> dict[str, int]:
         store = self.store
         return {"articles": store.articles.count(), "chunks": store.chunk_count()}
+
+
+def _generate(writer, resolved, reading, answer: Answer, on_token, limit: int) -> Answer:
+    """The LLM's answer from the reader's evidence sentences, verified; the extractive answer
+    with a notice when the model cannot be reached or nothing it wrote checks out."""
+    from assistant.answering import citation
+    from assistant.generation import compose_answer
+
+    evidence = [citation(n, s) for n, s in enumerate(reading.evidence[:limit], start=1)]
+    try:
+        generated = writer.write(resolved.question, evidence, on_token)
+    except BackendUnavailable as exc:
+        answer.notice = f"{exc} Showing the extractive answer instead."
+        return answer
+    return compose_answer(answer, generated)
+
+
+def _rewrite_follow_up(writer, resolved, turns):
+    """(the follow-up as a standalone question, notice) — the LLM names what it refers to."""
+    try:
+        rewritten = writer.rewrite(resolved.question, [(t.question, t.answer) for t in turns])
+    except BackendUnavailable as exc:
+        return resolved, f"{exc} The follow-up was resolved without it."
+    if not rewritten or rewritten == resolved.question:
+        return resolved, ""
+    return replace(resolved, question=rewritten, search_query=rewritten, context="",
+                   referents=()), ""  # fmt: skip

@@ -10,10 +10,17 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+ANSWER_BACKENDS = ("extractive", "local", "openai")
+
+
+def _cache_dir() -> Path:
+    from assistant.modelfile import default_cache_dir
+
+    return default_cache_dir()
 
 
 class _Group(BaseModel):
@@ -298,9 +305,87 @@ class ReaderSettings(_Group):
 class AnswerSettings(_Group):
     backend: str = Field(
         "extractive",
-        description="How answers are composed: 'extractive' (offline, no LLM).",
+        description="Who writes the answer: 'extractive' (verbatim sentences, no LLM), 'local' "
+        "(the GGUF model in-process through xllamacpp) or 'openai' (any OpenAI-compatible "
+        "server, see the llm group). LLM answers are verified against the evidence.",
     )
     max_question_chars: int = Field(1000, ge=10, description="Longest question accepted.")
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in ANSWER_BACKENDS:
+            raise ValueError(
+                f"unknown answer backend {value!r}: use one of {', '.join(ANSWER_BACKENDS)}"
+            )
+        return value
+
+
+class LLMSettings(_Group):
+    """The language model behind the 'local' and 'openai' answer backends."""
+
+    base_url: str = Field(
+        "http://127.0.0.1:8080/v1",
+        description="OpenAI-compatible endpoint for the 'openai' backend (vLLM, Ollama's "
+        "http://127.0.0.1:11434/v1, llama.cpp's server, a hosted API).",
+    )
+    model: str = Field(
+        "qwen2.5-coder-1.5b-instruct",
+        description="Model name sent to the server (llama.cpp's server ignores it; vLLM and "
+        "Ollama need the name they serve).",
+    )
+    api_key: SecretStr = Field(
+        SecretStr("not-needed"),
+        description="Bearer key for the server; local servers accept any value.",
+    )
+    timeout_s: float = Field(
+        120.0,
+        gt=0,
+        description="Seconds to wait for the server (connect, and between streamed tokens) "
+        "before falling back; a 2-core CPU reads a 300-token prompt in ~10 s.",
+    )
+    max_tokens: int = Field(
+        96, ge=8, description="Tokens the model may write: two sentences with markers fit."
+    )
+    temperature: float = Field(
+        0.0, ge=0, le=2, description="Sampling temperature; 0 keeps answers reproducible."
+    )
+    evidence_tokens: int = Field(
+        300,
+        ge=30,
+        description="Budget (estimated tokens) of numbered evidence in the prompt. Prompt reading "
+        "sets the wait before the first word on a CPU: 100 (one or two sentences) made it ~3x "
+        "shorter but left more answers unverifiable (README, LLM figures).",
+    )
+    evidence_sentences: int = Field(
+        6, ge=1, le=20, description="Evidence sentences offered to the model at most."
+    )
+    local_model: str = Field(
+        "qwen2.5-coder-1.5b",
+        description="Model of the 'local' backend: a name known to `assistant.modelfile` "
+        "(assembled by `scripts/setup.sh --llm`) or the path of a .gguf file.",
+    )
+    cache_dir: Path = Field(
+        default_factory=_cache_dir,
+        description="Folder of assembled model files (~/.cache/newsdesk).",
+    )
+    threads: int = Field(
+        0,
+        ge=0,
+        description="CPU threads of the local model; 0 = all cores up to 4 (more does not "
+        "help a 1.5B model on a laptop CPU).",
+    )
+    context: int = Field(
+        2048,
+        ge=512,
+        description="Context window of the local model, in tokens (prompt plus answer).",
+    )
+    rewrite_follow_ups: bool = Field(
+        True,
+        description="With an LLM backend, rewrite a follow-up as a standalone question before "
+        "retrieval (one short extra call).",
+    )
 
 
 class StoreSettings(_Group):
@@ -327,10 +412,15 @@ class Settings(BaseSettings):
     reader: ReaderSettings = Field(default_factory=ReaderSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
 
     def fingerprint(self) -> str:
-        """Short hash of everything that changes answers (not where data lives)."""
-        data = self.model_dump(mode="json", exclude={"store"})
+        """Short hash of everything that changes answers (not where data lives, nor secrets)."""
+        data = self.model_dump(
+            mode="json", exclude={"store": True, "llm": {"api_key", "cache_dir", "timeout_s"}}
+        )
+        if data["answer"]["backend"] == "extractive":
+            data.pop("llm")  # no LLM: its settings change nothing
         blob = json.dumps(data, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 

@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         help="an existing index for a gold set (by file stem)",
     )
     sweep.add_argument("--out", help="report folder (default: eval/runs/sweep-<time>)")
+    run.add_argument("--backend", choices=["extractive", "local", "openai"],
+                     help="who writes answers (default: settings)")  # fmt: skip
     bench = sub.add_parser("bench", help="performance benchmark on the benchmark articles")
     bench.add_argument("--articles", default="../shared/benchmarks/realtimeqa/articles.jsonl")
     bench.add_argument("--questions", default="../shared/benchmarks/realtimeqa/questions_dev.jsonl")
@@ -71,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             from eval.runner import run as run_eval
 
             results = run_eval(args.gold, args.articles, args.baseline, args.data_dir, args.out,
-                               args.limit)  # fmt: skip
+                               args.limit, backend=args.backend)  # fmt: skip
             print(summary_table(results))
             print(f"\nreport: {results['out_dir']}/report.md")
         elif args.command == "sweep":
