@@ -38,6 +38,7 @@ class Retrieved:
     query_vector: Any  # numpy vector of the search query, None when nothing was searched
     passages: list[Passage]
     notice: str = ""  # e.g. invalid characters in the question were repaired
+    asked: str = ""  # the question as the user put it (checked), before any rewriting
 
 
 def _span(resolved) -> str:
@@ -221,7 +222,7 @@ class Assistant:
             resolved, why = _rewrite_follow_up(writer, resolved, turns)
             notice = " ".join(x for x in (notice, why) if x)
         if resolved.unresolved:
-            return Retrieved(resolved, filters, None, [], notice)
+            return Retrieved(resolved, filters, None, [], notice, checked.text)
         if resolved.date_range and not filters.date_from:
             start, end = resolved.date_range
             margin = timedelta(days=self.settings.reader.date_margin_days)
@@ -235,7 +236,7 @@ class Assistant:
             resolved = replace(resolved, date_range=None, date_phrase="")
             filters = SearchFilters(as_of=as_of, date_from=date_from, sources=filters.sources)
             passages = retriever.retrieve(resolved.search_query, filters, None, query_vector)
-        return Retrieved(resolved, filters, query_vector, passages, notice)
+        return Retrieved(resolved, filters, query_vector, passages, notice, checked.text)
 
     def conclude(self, retrieved: Retrieved, reader: ReaderSettings | None = None,
                  writer=None, on_token=None) -> Answer:  # fmt: skip
@@ -256,6 +257,7 @@ class Assistant:
                                    self.settings.llm.evidence_sentences)  # fmt: skip
         if retrieved.notice:
             answer.notice = " ".join(x for x in (retrieved.notice, answer.notice) if x)
+        answer.question = retrieved.asked or answer.question
         return answer
 
     def _llm_writer(self, backend: str):

@@ -305,7 +305,7 @@ def compose_answer(base: Answer, generated: Generated) -> Answer:
         return dataclasses.replace(
             base,
             notice=f"The {generated.backend} model's answer did not check out against the "
-            f"articles ({reasons or 'no sentence'}); showing the quoted sentences instead.",
+            f"articles ({reasons or 'no sentence'}); showing the extractive answer instead.",
         )
     numbers = {old: new for new, old in enumerate(generated.cited, start=1)}
     citations = [dataclasses.replace(generated.evidence[old - 1], n=new)

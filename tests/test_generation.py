@@ -252,7 +252,7 @@ def test_a_failing_model_falls_back_to_the_extractive_answer(canned_assistant):
     answer = assistant.ask("Who claimed the Haifa attack?", backend="openai")
     assert answer.backend == "extractive" and "Islamic Resistance in Iraq" in answer.answer
     assert answer.notice.startswith("Cannot reach the LLM server at http://127.0.0.1:8080/v1")
-    assert "quoted sentences" in answer.notice
+    assert "extractive answer" in answer.notice
 
 
 def test_follow_up_is_rewritten_by_the_model_before_retrieval(canned_assistant):
