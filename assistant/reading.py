@@ -188,7 +188,14 @@ def _fuller(chosen: Phrase, phrases: list[Phrase], cfg: ReaderSettings) -> Phras
     longer = [p for p in phrases if p is not chosen and needle in f" {p.key} "
               and len(p.key.split()) <= len(chosen.key.split()) + 3
               and p.score >= cfg.fuller_ratio * chosen.score]  # fmt: skip
-    return max(longer, key=lambda p: p.score) if longer else chosen
+    if not longer:
+        return chosen
+    fuller = max(longer, key=lambda p: p.score)
+    if f" {fuller.key} " in f" {normal(chosen.sentence.text)} ":  # cite the chosen sentence
+        return Phrase(fuller.text, fuller.label, chosen.sentence, chosen.binding, fuller.fit,
+                      max(fuller.votes, chosen.votes), max(fuller.headline, chosen.headline),
+                      max(fuller.score, chosen.score))  # fmt: skip
+    return fuller
 
 
 def _rerank(frame: Frame, top: list[Sentence], docs, resolved, cfg: ReaderSettings) -> None:
@@ -294,12 +301,12 @@ def _phrases(frame: Frame, top: list[Sentence], docs, matcher: Matcher, cfg: Rea
     A phrase comes from the parsed best sentences, or from the headline of their article
     ("'Squid Game': Netflix green lights season 2" names what the sentence calls "the show").
     Its score adds its best occurrence's sentence score and binding, its type fit, the share of
-    the best evidence (by article) that names it, and whether a headline does."""
+    the best sentences (by score) that name it, and whether a headline does."""
     question_words = set(words(resolved.question)) | set(resolved.referents)
     bylines = {normal(s.passage.source.rsplit(".", 1)[0]) for s in top if s.passage.source}
     best_score = top[0].score or 1.0
     found: dict[str, Phrase] = {}
-    named_by: dict[str, dict[str, float]] = {}  # phrase -> article -> best naming sentence
+    named_by: dict[str, dict[str, float]] = {}  # phrase -> sentence -> its score
 
     def admissible(span) -> bool:
         key = normal(span.text)
@@ -317,9 +324,8 @@ def _phrases(frame: Frame, top: list[Sentence], docs, matcher: Matcher, cfg: Rea
         phrase = Phrase(phrase_text(span, frame), label, sentence, fit=fit,
                         headline=1.0 if headline else 0.0)  # fmt: skip
         phrase.binding = _binding(span, doc, scores, matcher.focus, frame, cfg)
-        article = sentence.passage.article_id
-        naming = named_by.setdefault(phrase.key, {})
-        naming[article] = max(naming.get(article, 0.0), sentence.score)
+        naming = named_by.setdefault(phrase.key, {})  # sentences naming it, by score
+        naming[f"{sentence.passage.article_id}:{sentence.start}"] = sentence.score
         local = cfg.w_support * sentence.score / best_score + cfg.w_binding * phrase.binding
         old = found.get(phrase.key)
         if old is not None and headline and not old.headline:
@@ -340,11 +346,7 @@ def _phrases(frame: Frame, top: list[Sentence], docs, matcher: Matcher, cfg: Rea
             if admissible(span):
                 offer(span, label, fit, sentence, doc)
     _from_headlines(frame, top, ranked, admissible, offer, cfg)
-    evidence: dict[str, float] = {}
-    for s in top:
-        article = s.passage.article_id
-        evidence[article] = max(evidence.get(article, 0.0), s.score)
-    total = sum(evidence.values()) or 1.0
+    total = sum(s.score for s in top) or 1.0
     for p in found.values():
         p.votes = min(1.0, sum(named_by[p.key].values()) / total)
         p.score = (cfg.w_support * p.sentence.score / best_score + cfg.w_binding * p.binding
@@ -497,13 +499,25 @@ def _other_predicate(span, doc, frame: Frame) -> bool:
         verb = verb.head
     if verb.pos_ not in ("VERB", "AUX") or verb.lemma_.lower() == frame.verb:
         return False
-    # the question's verb may govern this one ("announced it was suspending"), but not as a
-    # coordinated verb ("killed three and wounded 40")
+    # the question's verb may govern this one, or be governed by it ("announced that it was
+    # suspending"), but not as a coordinated verb ("killed three and wounded 40")
+    if any(t.lemma_.lower() == frame.verb for t in _clause_of(verb)):
+        return False
     while verb.dep_ != "conj" and verb.head.i != verb.i:
         verb = verb.head
         if verb.lemma_.lower() == frame.verb:
             return False
     return True
+
+
+def _clause_of(verb):
+    """The tokens of a verb's clause, without the clauses coordinated with it."""
+    stack, out = [verb], []
+    while stack:
+        token = stack.pop()
+        out.append(token)
+        stack.extend(c for c in token.children if c.dep_ != "conj")
+    return out
 
 
 def _naming(span, head, distances: list[int], cfg: ReaderSettings) -> float:

@@ -45,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--articles", default="../shared/benchmarks/realtimeqa/articles.jsonl")
     bench.add_argument("--questions", default="../shared/benchmarks/realtimeqa/questions_dev.jsonl")
     bench.add_argument("--out", help="report folder (default: eval/runs/bench-<time>)")
-    bench.add_argument("--scales", default="0.1,0.3,1,5", help="index sizes, as corpus fractions")
+    bench.add_argument("--scale", type=int, default=10, help="size of the large index, x corpus")
+    bench.add_argument("--sessions", type=int, default=20, help="concurrent chat sessions")
+    bench.add_argument("--seconds", type=float, default=60, help="how long they chat")
     load = sub.add_parser("load", help="concurrent chat sessions against the app")
     load.add_argument("--url", help="a running app (default: start one on the seed corpus)")
     load.add_argument("--sessions", type=int, default=20, help="concurrent sessions")
@@ -84,8 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             from eval.bench import run_bench
 
-            report = run_bench(args.articles, args.questions, args.out,
-                               [float(s) for s in args.scales.split(",")])  # fmt: skip
+            report = run_bench(args.articles, args.questions, args.out, args.scale,
+                               args.sessions, args.seconds)  # fmt: skip
             print(report)
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -163,13 +163,13 @@ def test_ask_with_an_unreachable_llm_server_falls_back_with_a_note(indexed, caps
     args = ["ask", "Who claimed the Haifa attack?", "--backend", "openai", "--data-dir"]
     assert main([*args, str(indexed)]) == 0
     out = capsys.readouterr().out
-    assert "Islamic Resistance in Iraq" in out and "(note: Cannot reach the LLM server" in out
+    assert "Islamic Resistance in Iraq" in out and "note: Cannot reach the LLM server" in out
     assert main([*args, str(indexed), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["backend"] == "extractive" and data["notice"].startswith("Cannot reach")
 
 
 def test_unknown_backend_is_a_usage_error(capsys):
-    with pytest.raises(SystemExit):
-        main(["ask", "Who?", "--backend", "gpt"])
-    assert "invalid choice" in capsys.readouterr().err
+    assert main(["ask", "Who?", "--backend", "gpt"]) == 1
+    err = capsys.readouterr().err
+    assert "invalid choice" in err and err.count("\n") == 1

@@ -102,7 +102,8 @@ def test_end_to_end_on_the_seed(tmp_path, seed_corpus):
 
     gold = tmp_path / "mini.jsonl"
     lines = (ROOT / "eval" / "gold" / "seed.jsonl").read_text().splitlines()
-    gold.write_text("\n".join(lines[:3] + lines[-2:]) + "\n")
+    unanswerable = [line for line in lines if json.loads(line)["answers"] == []]
+    gold.write_text("\n".join(lines[:3] + unanswerable[:2]) + "\n")
     results = run(gold, seed_corpus, baseline=True, data_dir=tmp_path / "idx",
                   out_dir=tmp_path / "out", progress=False)  # fmt: skip
     ours = results["systems"]["newsdesk"]["summary"]
