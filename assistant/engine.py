@@ -144,26 +144,26 @@ class Assistant:
     def ingest(self, path: str | Path | None, sync: bool = False, progress=True) -> IngestSummary:
         """Add, update (and with ``sync`` remove) the articles under ``path``."""
         from assistant.indexing import ingest
-        from assistant.keywords import sync_keywords
-        from assistant.retrieval import keyword_folder
+        from assistant.localindex import sync_local_index
+        from assistant.retrieval import local_folder
 
         path = check_path(path, "path")
         sync, progress = check_flag(sync, "sync"), check_progress(progress)
         cfg = self.settings.retrieval
         with self._lock:
             store = self._open(create=True)
-            folder = keyword_folder(self.settings)
-            keywords = (
-                self._retriever.keywords
+            folder = local_folder(self.settings)
+            local = (
+                self._retriever.local
                 if self._retriever is not None
-                else sync_keywords(None, store, folder, cfg.bm25_k1, cfg.bm25_b)
+                else sync_local_index(None, store, folder, cfg.bm25_k1, cfg.bm25_b)
             )
-            summary = ingest(store, self.embed_model, keywords, self.settings, path, sync,
+            summary = ingest(store, self.embed_model, local, self.settings, path, sync,
                              progress)  # fmt: skip
-            keywords.generation = store.generation()
-            keywords.save(folder)
+            local.generation = store.generation()
+            local.save(folder)
             if self._retriever is not None:
-                self._retriever.reload(keywords)
+                self._retriever.reload(local)
         return summary
 
     def ask(
@@ -272,7 +272,7 @@ class Assistant:
         from assistant.reading import read
 
         return read(retrieved.resolved, retrieved.passages, retrieved.query_vector,
-                    self.retriever.keywords, self.embed_model,
+                    self.retriever.local, self.embed_model,
                     reader or self.settings.reader)  # fmt: skip
 
     def articles(self):

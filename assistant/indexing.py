@@ -5,7 +5,7 @@ manifest records are written only after all their chunks, and the pending list i
 An interrupted ingest leaves at worst chunks of pending articles without a record; the next
 ingest deletes those and embeds the articles again. Chunk ids are ``<article_id>:<n>``, so
 nothing is ever stored twice. The store's generation changes before anything is written, so a
-keyword index saved earlier is known to be stale and is repaired from Chroma.
+local index saved earlier is known to be stale and is repaired from Chroma.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from pathlib import Path
 
 from assistant.chunking import chunk_article
 from assistant.errors import AssistantError
-from assistant.keywords import KeywordDoc, KeywordIndex
 from assistant.loading import content_hash, load_path, text_hash
+from assistant.localindex import IndexedChunk, LocalIndex
 from assistant.settings import Settings
 from assistant.store import ArticleRecord, Store, date_key
 from assistant.text import split_sentences
@@ -97,7 +97,7 @@ def _under(origin: str, root: Path) -> bool:
 def ingest(
     store: Store,
     embedder,
-    keywords: KeywordIndex,
+    local: LocalIndex,
     settings: Settings,
     path: str | Path | None,
     sync: bool = False,
@@ -105,7 +105,7 @@ def ingest(
 ) -> IngestSummary:
     """Bring the index in line with the articles under ``path``; see the module docstring.
 
-    ``path=None`` only repairs and upgrades what is stored. ``keywords`` is updated in memory;
+    ``path=None`` only repairs and upgrades what is stored. ``local`` is updated in memory;
     the caller saves it.
     """
     started = time.perf_counter()
@@ -122,7 +122,7 @@ def ingest(
     def touch() -> None:  # before the first write: earlier keyword snapshots become stale
         nonlocal generation_changed
         if not generation_changed:
-            keywords.generation = ""
+            local.generation = ""
             store.new_generation()
             generation_changed = True
 
@@ -135,7 +135,7 @@ def ingest(
     if pending:
         touch()
         store.delete_chunks(leftovers)
-        keywords.remove_articles(leftovers)
+        local.remove_articles(leftovers)
 
     to_embed, seen_ids = _plan(articles, existing, summary)
     planned = {p.article.id for p in to_embed}
@@ -158,7 +158,7 @@ def ingest(
             if _under(record.origin, root):
                 touch()
                 store.delete_article(record.id)
-                keywords.remove_articles([record.id])
+                local.remove_articles([record.id])
                 summary.removed.append(record.id)
 
     report = _progress_bar(progress, len(to_embed))
@@ -173,7 +173,7 @@ def ingest(
         ids = [p.article.id for p in group]
         owed.difference_update(ids)
         store.set_pending(ids + sorted(owed))  # still owed ones stay pending until written
-        _write_group(store, embedder, keywords, group, existing, summary)
+        _write_group(store, embedder, local, group, existing, summary)
         done += len(group)
         report(done, len(to_embed), summary.chunks_added)
         group.clear()
@@ -234,7 +234,7 @@ def _plan(articles: list[Article], existing: dict[str, ArticleRecord], summary: 
     return to_embed, seen_ids
 
 
-def _write_group(store: Store, embedder, keywords: KeywordIndex, group: list[_Prepared],
+def _write_group(store: Store, embedder, local: LocalIndex, group: list[_Prepared],
                  existing: dict[str, ArticleRecord], summary: IngestSummary) -> None:  # fmt: skip
     """Embed a group of articles, then store chunks, then their manifest records."""
     from llama_index.core.vector_stores.utils import node_to_metadata_dict
@@ -257,7 +257,7 @@ def _write_group(store: Store, embedder, keywords: KeywordIndex, group: list[_Pr
     for old in renamed:  # an edited file whose article id changed: the old version goes
         store.delete_article(old)
     store.delete_chunks([i for i in ids if i in existing])  # records are overwritten below
-    keywords.remove_articles(renamed + ids)
+    local.remove_articles(renamed + ids)
     metadatas = []
     for node, rel, sv in zip(nodes, relative, sentence_vectors, strict=True):
         meta = node_to_metadata_dict(node, remove_text=True, flat_metadata=True)
@@ -268,23 +268,26 @@ def _write_group(store: Store, embedder, keywords: KeywordIndex, group: list[_Pr
                      [n.get_content() for n in nodes])  # fmt: skip
     records = [(_record_of(p.article, len(p.nodes)), p.article.text) for p in group]
     store.put_articles(records)
-    keywords.add(
-        [keyword_doc(n.node_id, n.metadata, n.get_content()) for n in nodes],
+    local.add(
+        [indexed_chunk(n.node_id, n.metadata, n.get_content(), v)
+         for n, v in zip(nodes, vectors, strict=True)],
         {p.article.id: content_hash(p.article) for p in group},
-    )
+    )  # fmt: skip
     for p in group:
         (summary.updated if p.replaced else summary.added).append(p.article.id)
         summary.chunks_added += len(p.nodes)
 
 
-def keyword_doc(chunk_id: str, meta: dict, text: str) -> KeywordDoc:
-    """What the keyword index stores for a chunk: its article's title with its text."""
-    return KeywordDoc(
+def indexed_chunk(chunk_id: str, meta: dict, text: str, vector) -> IndexedChunk:
+    """What the local index keeps of a chunk: its vector, and for keywords its article's title
+    with its text."""
+    return IndexedChunk(
         chunk_id=chunk_id,
         article_id=meta.get("article_id", ""),
         text=f"{meta.get('title', '')}\n{text}",
         published_ts=int(meta.get("published_ts", 0) or 0),
         source=meta.get("source", ""),
+        vector=vector,
     )
 
 

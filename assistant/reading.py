@@ -123,13 +123,13 @@ def warm_up() -> None:
     pipeline()
 
 
-def read(resolved, passages: list[Passage], query_vector: np.ndarray, keywords, embedder,
+def read(resolved, passages: list[Passage], query_vector: np.ndarray, local, embedder,
          settings: ReaderSettings) -> Reading:  # fmt: skip
     """Read ``passages`` for the answer to the resolved question."""
     frame = analyze(resolved.question)
 
     def idf(term: str) -> float:
-        return keywords.idf(term, settings.idf_prior_docs)
+        return local.idf(term, settings.idf_prior_docs)
 
     focus = focus_of(resolved.question, idf, resolved.referents, settings.referent_weight,
                      frame.head)  # fmt: skip

@@ -1,11 +1,11 @@
-"""Hybrid retrieval: dense (Chroma) and keyword (BM25) rankings fused by reciprocal rank.
+"""Hybrid retrieval: dense and keyword (BM25) rankings fused by reciprocal rank.
 
 Both sides are llama-index retrievers (``BaseRetriever`` subclasses returning scored nodes),
-composed by ``HybridRetriever``. Filters (date range, sources) apply to both. Chroma's own
-metadata filter is slow (it scans), so the dense side asks Chroma for a deeper unfiltered list
-of ids, filters it with the dates and sources the keyword index keeps per chunk, and falls back
-to Chroma's filter only when too few pass. Full records are fetched for the final passages
-alone. With an as-of date, older articles are down-weighted: a news question is usually about
+composed by ``HybridRetriever``, and both search the local mirror of the chunks
+(``assistant.localindex``): exact cosine and BM25 with the date and source filters applied as
+masks, so a filter costs nothing (Chroma's own metadata filter scans the collection). Chroma
+stays the store: the final passages' records (text, sentences and their vectors) are fetched
+from it. With an as-of date, older articles are down-weighted: a news question is usually about
 the latest events.
 """
 
@@ -23,7 +23,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from assistant.embedding import unpack_vectors
 from assistant.indexing import parse_spans
-from assistant.keywords import KeywordIndex, sync_keywords
+from assistant.localindex import LocalIndex, sync_local_index
 from assistant.settings import Settings
 from assistant.store import Store, date_key
 from assistant.types import Passage
@@ -90,40 +90,33 @@ class FilteredQuery(QueryBundle):
     filters: SearchFilters = field(default_factory=SearchFilters)
 
 
-def keyword_folder(settings: Settings) -> Path:
-    """Where the keyword index of this store lives (a local cache for a Chroma server)."""
+def local_folder(settings: Settings) -> Path:
+    """Where the local index of this store lives (a local cache for a Chroma server)."""
     store = settings.store
     if store.chroma_host:
-        name = f"keywords-{store.chroma_host}-{store.chroma_port}-{store.collection}"
+        name = f"local-{store.chroma_host}-{store.chroma_port}-{store.collection}"
         return Path(store.data_dir) / name
-    return Path(store.data_dir) / f"keywords-{store.collection}"
+    return Path(store.data_dir) / f"local-{store.collection}"
+
+
+def _filter_args(filters: SearchFilters) -> tuple[int | None, int | None, tuple[str, ...]]:
+    as_of = date_key(filters.as_of.isoformat()) if filters.as_of else None
+    since = date_key(filters.date_from.isoformat()) if filters.date_from else None
+    return as_of, since, filters.sources
 
 
 class DenseRetriever(BaseRetriever):
-    """Nearest chunks by embedding, from Chroma; nodes carry ids and scores only."""
+    """Nearest chunks by embedding (exact cosine over the local mirror); ids and scores."""
 
-    def __init__(self, store: Store, lookup, settings: Settings) -> None:
+    def __init__(self, index_of, settings: Settings) -> None:
         super().__init__()
-        self.store, self.lookup, self.cfg = store, lookup, settings.retrieval
+        self.index_of, self.cfg = index_of, settings.retrieval
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         filters = getattr(query_bundle, "filters", SearchFilters())
-        want = self.cfg.candidates
-        count = self.store.chunk_count()
-        if not count:
-            return []
-        depth = min(count, want * (self.cfg.dense_overfetch if filters.active else 1))
-        got = self.store.chunks.query(query_embeddings=[query_bundle.embedding],
-                                      n_results=depth, include=["distances"])  # fmt: skip
-        hits = list(zip(got["ids"][0], got["distances"][0], strict=True))
-        if filters.active:
-            hits = [(i, d) for i, d in hits if self.lookup(i, filters)]
-            if len(hits) < want and depth < count:  # a narrow filter: let Chroma apply it
-                got = self.store.chunks.query(query_embeddings=[query_bundle.embedding],
-                                              n_results=want, where=filters.where(),
-                                              include=["distances"])  # fmt: skip
-                hits = list(zip(got["ids"][0], got["distances"][0], strict=True))
-        return [NodeWithScore(node=TextNode(id_=i), score=1 - d) for i, d in hits[:want]]
+        hits = self.index_of().nearest(query_bundle.embedding, self.cfg.candidates,
+                                       *_filter_args(filters))  # fmt: skip
+        return [NodeWithScore(node=TextNode(id_=i), score=s) for i, s in hits]
 
 
 class KeywordRetriever(BaseRetriever):
@@ -135,10 +128,8 @@ class KeywordRetriever(BaseRetriever):
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         filters = getattr(query_bundle, "filters", SearchFilters())
-        as_of = date_key(filters.as_of.isoformat()) if filters.as_of else None
-        since = date_key(filters.date_from.isoformat()) if filters.date_from else None
-        hits = self.index_of().search(query_bundle.query_str, self.cfg.candidates, as_of,
-                                      since, filters.sources)  # fmt: skip
+        hits = self.index_of().search(query_bundle.query_str, self.cfg.candidates,
+                                      *_filter_args(filters))  # fmt: skip
         return [NodeWithScore(node=TextNode(id_=i), score=s) for i, s in hits]
 
 
@@ -149,46 +140,30 @@ class HybridRetriever:
         self.store = store
         self.embedder = embedder
         self.settings = settings
-        self.folder = keyword_folder(settings)
+        self.folder = local_folder(settings)
         self._lock = threading.Lock()
         cfg = settings.retrieval
-        self._keywords = sync_keywords(None, store, self.folder, cfg.bm25_k1, cfg.bm25_b)
-        self._meta = self._chunk_table(self._keywords)
+        self._local = sync_local_index(None, store, self.folder, cfg.bm25_k1, cfg.bm25_b)
         self._checked = time.monotonic()
-        self.dense = DenseRetriever(store, self._allows, settings)
-        self.keyword = KeywordRetriever(lambda: self.keywords, settings)
+        self.dense = DenseRetriever(lambda: self.local, settings)
+        self.keyword = KeywordRetriever(lambda: self.local, settings)
 
     @property
-    def keywords(self) -> KeywordIndex:
-        """The keyword index, repaired first when another process changed the store."""
+    def local(self) -> LocalIndex:
+        """The local index, repaired first when another process changed the store."""
         if time.monotonic() - self._checked > self.settings.retrieval.staleness_check_s:
             self._checked = time.monotonic()
-            if self.store.generation() != self._keywords.generation:
+            if self.store.generation() != self._local.generation:
                 self.reload()
-        return self._keywords
+        return self._local
 
-    def reload(self, keywords: KeywordIndex | None = None) -> None:
-        """Adopt ``keywords`` (after an ingest in this process) or repair from the store."""
+    def reload(self, local: LocalIndex | None = None) -> None:
+        """Adopt ``local`` (after an ingest in this process) or repair from the store."""
         cfg = self.settings.retrieval
         with self._lock:
-            index = keywords or sync_keywords(self._keywords, self.store, self.folder,
-                                              cfg.bm25_k1, cfg.bm25_b)  # fmt: skip
-            self._meta = self._chunk_table(index)
-            self._keywords = index
+            self._local = local or sync_local_index(self._local, self.store, self.folder,
+                                                    cfg.bm25_k1, cfg.bm25_b)  # fmt: skip
             self._checked = time.monotonic()
-
-    @staticmethod
-    def _chunk_table(index: KeywordIndex) -> dict[str, tuple[int, str]]:
-        """chunk id -> (published_ts, source), for filtering dense hits without Chroma."""
-        table: dict[str, tuple[int, str]] = {}
-        for seg in index._stats.segments:
-            for i in np.flatnonzero(seg.alive):
-                table[seg.ids[i]] = (int(seg.ts[i]), seg.sources[i])
-        return table
-
-    def _allows(self, chunk_id: str, filters: SearchFilters) -> bool:
-        meta = self._meta.get(chunk_id)
-        return meta is not None and filters.allows(*meta)
 
     def retrieve(
         self,
@@ -214,8 +189,9 @@ class HybridRetriever:
                 node_id = hit.node.node_id
                 fused[node_id] = fused.get(node_id, 0.0) + weight / (cfg.rrf_k + rank + 1)
         if filters.as_of:
+            local = self.local
             for node_id in fused:
-                ts = self._meta.get(node_id, (0, ""))[0]
+                ts = (local.chunk_meta(node_id) or (0, ""))[0]
                 fused[node_id] *= self._recency(ts, filters.as_of)
         best = sorted(fused, key=fused.get, reverse=True)[: top_k or cfg.top_k]
         return self.passages(best, [fused[i] for i in best])

@@ -56,12 +56,6 @@ class RetrievalSettings(_Group):
     top_k: int = Field(8, ge=1, le=100, description="Passages handed to the answerer.")
     candidates: int = Field(40, ge=1, description="Candidates taken from each retriever.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
-    dense_overfetch: int = Field(
-        4,
-        ge=1,
-        description="With a date or source filter, ask Chroma for this many times the "
-        "candidates unfiltered and filter them here: Chroma's own filter scans and is slow.",
-    )
     bm25_k1: float = Field(1.5, ge=0, description="BM25 term-frequency saturation (Lucene's).")
     bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation (Lucene's).")
     staleness_check_s: float = Field(
@@ -173,7 +167,7 @@ class ReaderSettings(_Group):
     )
     w_support: float = Field(0.6, ge=0, description="Score of the phrase's sentence.")
     w_binding: float = Field(
-        0.3,
+        0.2,
         ge=0,
         description="How close the phrase sits to the "
         "question's focus words in the parse (a number *of drones*).",
@@ -185,7 +179,7 @@ class ReaderSettings(_Group):
         "question (a person for 'who is the spokesman').",
     )
     w_votes: float = Field(
-        0.3,
+        0.1,
         ge=0,
         description="Redundancy: how much of the retrieved text names the phrase "
         "(news repeats its answer).",

@@ -217,14 +217,15 @@ class Store:
     def chunk_count(self) -> int:
         return self.chunks.count()
 
-    def chunks_of(self, article_ids: list[str]) -> Iterator[tuple[str, str, dict[str, Any]]]:
-        """The stored chunks of some articles as ``(id, text, metadata)``."""
+    def chunks_of(self, article_ids: list[str]) -> Iterator[tuple[str, str, dict[str, Any], Any]]:
+        """The stored chunks of some articles as ``(id, text, metadata, embedding)``."""
         for at in range(0, len(article_ids), 200):
             got = self.chunks.get(
                 where={"article_id": {"$in": article_ids[at : at + 200]}},
-                include=["metadatas", "documents"],
+                include=["metadatas", "documents", "embeddings"],
             )
-            yield from zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+            yield from zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"],
+                           strict=True)  # fmt: skip
 
     def iter_chunks(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """Every stored chunk as ``(id, text, metadata)``."""
