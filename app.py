@@ -453,6 +453,25 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
         )
         api_go.click(api_chat, [api_question, api_turns, api_from, api_until, api_sources],
                      [api_answer, api_panel, api_turns], api_name="chat")  # fmt: skip
+
+        def ask_json(payload: str) -> str:
+            """One question as JSON in, ``Answer.to_dict()`` as JSON out (the CLI's fast path)."""
+            import json
+
+            try:
+                request = json.loads(payload)
+                answer = assistant.ask(
+                    request["question"], history=request.get("history"),
+                    as_of=request.get("as_of"), date_from=request.get("date_from"),
+                    sources=request.get("sources"),
+                )  # fmt: skip
+                return json.dumps(answer.to_dict())
+            except AssistantError as exc:
+                return json.dumps({"error": str(exc)})
+            except (ValueError, KeyError, TypeError):
+                return json.dumps({"error": "The request must be JSON with a 'question'."})
+
+        gr.api(ask_json, api_name="ask_json")
     return demo
 
 
@@ -487,10 +506,12 @@ def main(argv: list[str] | None = None) -> int:
             print(summary.line(), file=sys.stderr)
             for file, reason in summary.rejected:
                 print(f"  rejected {file}: {reason}", file=sys.stderr)
-        assistant.retriever.ensure_ready()  # build the keyword index before the first question
+        assistant.warm_up()  # models and indexes loaded before the first question
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    from assistant.remote import announce, withdraw
+
     blocked = [corpus.resolve(), Path(assistant.settings.store.data_dir).resolve(), ROOT]
     if args.upload_dir:
         upload_dir = Path(args.upload_dir).resolve()
@@ -510,8 +531,13 @@ def main(argv: list[str] | None = None) -> int:
         **page_assets(),
         blocked_paths=[str(p) for p in blocked], max_file_size="50mb", prevent_thread_lock=True,
     )  # fmt: skip
+    if args.host in ("127.0.0.1", "localhost"):  # `assistant ask` may use this app
+        notice = announce(assistant.settings.store.data_dir, f"http://127.0.0.1:{args.port}/")
+        atexit.register(withdraw, notice)
     try:
         demo.block_thread()
+    except KeyboardInterrupt:
+        pass
     finally:
         demo.close()
     return 0

@@ -7,6 +7,7 @@ from assistant.errors import (
     BackendUnavailable,
     EmbeddingMismatch,
     IndexMissing,
+    IndexOutdated,
     InvalidInput,
     InvalidQuestion,
     UploadRefused,
@@ -18,8 +19,8 @@ if TYPE_CHECKING:
     from assistant.engine import Assistant
 
 __all__ = [
-    "Answer", "Assistant", "AssistantError", "BackendUnavailable",
-    "Citation", "EmbeddingMismatch", "IndexMissing", "IngestSummary", "InvalidInput",
+    "Answer", "Assistant", "AssistantError", "BackendUnavailable", "Citation",
+    "EmbeddingMismatch", "IndexMissing", "IndexOutdated", "IngestSummary", "InvalidInput",
     "InvalidQuestion", "Settings", "UploadRefused", "get_settings",
 ]  # fmt: skip
 

@@ -10,46 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from assistant.text import split_sentences
 from assistant.types import Article, Chunk
 
-# Words after which a period does not end a sentence.
-_ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "gen", "lt", "col", "sgt", "capt", "cmdr",
-    "adm", "gov", "sen", "rep", "rev", "pres", "no", "vs", "etc", "inc", "corp", "co", "ltd",
-    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-    "u.s", "u.k", "u.n", "e.g", "i.e", "a.m", "p.m", "mt", "ft", "ave", "approx", "dept",
-}  # fmt: skip
-_BOUNDARY = re.compile(r"[.!?…]+[\"”’')\]]*(?=\s+[\"“‘'(\[]?[A-Z0-9])|\n\s*")
 _WORD = re.compile(r"\S+")
-_LAST_WORD_WINDOW = 40  # characters before a period that can hold an abbreviation
 MAX_CHUNK_CHARS = 4000  # a chunk of a few "words" thousands of characters long is cut too
-
-
-def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
-    """``(start, end)`` spans of the sentences in ``text``, whitespace trimmed."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for match in _BOUNDARY.finditer(text):
-        end = match.end()
-        if match.group().startswith(".") and not match.group().startswith("\n"):
-            # only the last word matters: look at a short window, not the whole run so far
-            before = text[max(start, match.start() - _LAST_WORD_WINDOW) : match.start()].split()
-            last = before[-1].lower().rstrip(".") if before else ""
-            if last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha()):
-                continue
-        _add_span(text, start, end, spans, offset)
-        start = end
-    _add_span(text, start, len(text), spans, offset)
-    return spans
-
-
-def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]], offset: int) -> None:
-    piece = text[start:end]
-    stripped = piece.strip()
-    if not stripped:
-        return
-    lead = len(piece) - len(piece.lstrip())
-    spans.append((offset + start + lead, offset + start + lead + len(stripped)))
 
 
 def _word_windows(text: str, span: tuple[int, int], max_words: int) -> Iterator[tuple[int, int]]:

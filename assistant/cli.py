@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import textwrap
 import time
 from typing import Any
 
 from assistant.errors import AssistantError, InvalidInput
+from assistant.settings import ANSWER_BACKENDS
 
 DEBUG_ENV = "NEWSDESK_DEBUG"  # =1: unexpected errors print their traceback
 TRACE_ENV = "NEWSDESK_TRACE_INGEST"  # =1: ingest reports its steps on stderr (crash tests)
@@ -54,18 +56,24 @@ def _traced_ingest(assistant, args):
     model load, each embedded batch, each article stored or deleted (``--sync``, edits)."""
     from assistant.store import Store
 
+    def ids(arg) -> list[str]:
+        items = arg if isinstance(arg, list) else [arg]
+        return [str(getattr(x[0] if isinstance(x, tuple) else x, "id", x)) for x in items]
+
     def wrap(name: str, label: str):
         original = getattr(Store, name)
 
-        def traced(self, record_or_id, *rest):
-            _trace(f"{label} {getattr(record_or_id, 'id', record_or_id)} start")
-            result = original(self, record_or_id, *rest)
-            _trace(f"{label} {getattr(record_or_id, 'id', record_or_id)} done")
+        def traced(self, arg, *rest):
+            for item in ids(arg):
+                _trace(f"{label} {item} start")
+            result = original(self, arg, *rest)
+            for item in ids(arg):
+                _trace(f"{label} {item} done")
             return result
 
         setattr(Store, name, traced)
 
-    wrap("put_article", "store")
+    wrap("put_articles", "store")
     wrap("delete_article", "delete")
     assistant._open(create=True)  # as ingest does: the store first, then the model
     _trace("model-load start")
@@ -94,13 +102,80 @@ def cmd_ingest(args) -> int:
 
 
 def _ask_kwargs(args) -> dict[str, Any]:
-    return {"as_of": args.as_of, "date_from": args.date_from, "sources": args.source}
+    return {
+        "as_of": args.as_of,
+        "date_from": args.date_from,
+        "sources": args.source,
+        "backend": args.backend,
+    }
+
+
+class _Stream:
+    """Prints an LLM's tokens as they arrive (text mode), then what verification kept."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.text = ""
+
+    def __call__(self, delta: str) -> None:
+        if not self.text:
+            print("… ", end="", flush=True)
+        self.text += delta
+        print(delta, end="", flush=True)
+
+    def finish(self, answer: Any) -> str:
+        """The formatted answer; a note first when verification changed the streamed draft."""
+        if not self.text:
+            return format_answer(answer)
+        print()
+        draft = " ".join(re.sub(r"\[\d+\]", "", self.text).split())
+        final = " ".join(re.sub(r"\[\d+\]", "", answer.answer).split())
+        head = "" if draft == final else "(verified answer)\n"
+        return head + format_answer(answer)
+
+
+def _ask(assistant, question: str, args, history=None) -> tuple[Any, _Stream]:
+    stream = _Stream(enabled=not args.json)
+    on_token = stream if stream.enabled else None
+    answer = assistant.ask(question, history=history, on_token=on_token, **_ask_kwargs(args))
+    return answer, stream
 
 
 def cmd_ask(args) -> int:
-    answer = _assistant(args).ask(" ".join(args.question), **_ask_kwargs(args))
-    print(json.dumps(answer.to_dict()) if args.json else format_answer(answer))
+    question = " ".join(args.question)
+    reply = _ask_running_app(args, question)
+    if reply is not None:
+        if "error" in reply:
+            raise AssistantError(reply["error"])
+        print(json.dumps(reply) if args.json else format_answer(_Reply(reply)))
+        return 0
+    answer, stream = _ask(_assistant(args), question, args)
+    print(json.dumps(answer.to_dict()) if args.json else stream.finish(answer))
     return 0
+
+
+class _Reply:
+    """An answer as the running app sent it, read like an ``Answer``."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        from types import SimpleNamespace
+
+        self.answer = data.get("answer", "")
+        self.citations = [SimpleNamespace(**c) for c in data.get("citations", [])]
+
+
+def _ask_running_app(args, question: str) -> dict | None:
+    """The answer of an app already serving this index, if one runs (no models loaded here)."""
+    from assistant.remote import ask_running_app, running_app
+    from assistant.settings import get_settings
+
+    if args.no_app or args.backend:  # the app answers with its own backend
+        return None
+    data_dir = args.data_dir or get_settings().store.data_dir
+    url = running_app(data_dir)
+    if url is None:
+        return None
+    return ask_running_app(url, {"question": question, **_ask_kwargs(args)})
 
 
 def _lenient(stream) -> None:
@@ -146,13 +221,13 @@ def cmd_chat(args) -> int:
         if not interactive and not args.json:  # a transcript: each question before its answer
             print(f"> {question}", flush=True)
         try:
-            answer = assistant.ask(question, history=history, **_ask_kwargs(args))
+            answer, stream = _ask(assistant, question, args, history)
         except Exception as exc:  # one bad line never ends the conversation
             _report(exc, args.json)
             continue
         history.append((answer.question or question, answer.answer))
         print(
-            json.dumps(answer.to_dict()) if args.json else format_answer(answer) + "\n", flush=True
+            json.dumps(answer.to_dict()) if args.json else stream.finish(answer) + "\n", flush=True
         )
     return 0
 
@@ -188,6 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
     filters.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD",
                          help="only articles published on or after this date")  # fmt: skip
     filters.add_argument("--source", action="append", help="only this source (repeatable)")
+    filters.add_argument("--backend", choices=ANSWER_BACKENDS,
+                         help="who writes the answer (default: settings, extractive)")  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("ingest", parents=[common], help="add a folder or file of articles")
@@ -199,6 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ask", parents=[common, filters], help="ask one question")
     p.add_argument("question", nargs="+", help="the question")
+    p.add_argument("--no-app", action="store_true",
+                   help="answer in this process even when the web app is running")  # fmt: skip
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("chat", parents=[common, filters],

@@ -1,30 +1,32 @@
-"""Follow-up questions: resolve "Why did it do that?" against the earlier turns."""
+"""Follow-up questions: resolve "Why did they do that?" against the earlier turns.
+
+A follow-up leans on the previous turn: its pronouns (he, she, they, it) stand for the previous
+answer or what the previous question was about, "there" and "then" for its place or date. The
+resolved question carries those referents (added to the search and to the reader's focus) and
+the sentences already quoted, so a follow-up gets something new. A question that refers to
+nothing ("Why did they do that?" in a new conversation) is flagged, so the assistant can ask
+what it means instead of guessing.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-_REFERRING = {
-    "it", "its", "itself", "they", "them", "their", "theirs", "he", "him", "his", "she", "her",
-    "hers", "this", "that", "these", "those", "there", "then", "such", "the same", "the group",
-    "the attack", "the company", "the country", "the person", "the man", "the woman",
+from assistant.text import content_words
+
+_PRONOUNS = {
+    "it", "its", "itself", "they", "them", "their", "theirs", "themselves", "he", "him", "his",
+    "himself", "she", "her", "hers", "herself", "there", "then", "this", "that", "these",
+    "those", "such",
 }  # fmt: skip
-_OPENERS = ("and ", "but ", "also ", "what about", "how about", "what else", "why", "so ")
-_CAPITALIZED = re.compile(r"(?:[A-Z][\w'’-]+|[A-Z]{2,})(?:\s+(?:of|the|al|Al|de|[A-Z][\w'’-]+))*")
+_REFERRING_PHRASES = ("the same", "the group", "the company", "the country", "the person",
+                      "the man", "the woman", "the attack", "the city")  # fmt: skip
+_OPENERS = ("and ", "but ", "also ", "what about", "how about", "what else", "so ")
 _MARKER = re.compile(r"\s*\[\d+\]")
-_SENTENCE_START_WORDS = {
-    "The", "A", "An", "In", "On", "At", "But", "And", "It", "This", "That", "Who", "What",
-    "When", "Where", "Which", "Why", "How", "Did", "Does", "Do", "Is", "Are", "Was", "Were",
-}  # fmt: skip
-
-
-_CALENDAR = {
-    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january",
-    "february", "march", "april", "may", "june", "july", "august", "september", "october",
-    "november", "december",
-}  # fmt: skip
+ABSTAINED_PREFIX = "The articles don"
 
 
 @dataclass(frozen=True)
@@ -36,9 +38,13 @@ class Turn:
 @dataclass(frozen=True)
 class ResolvedQuestion:
     question: str  # as asked
-    search_query: str  # question plus the context it refers to
-    context: str  # what was added ("" when the question stands alone)
-    previous_answers: tuple[str, ...] = ()
+    search_query: str  # question plus what it refers to
+    context: str = ""  # what was added ("" when the question stands alone)
+    referents: tuple[str, ...] = ()  # words standing for its pronouns, added to the focus
+    previous_quotes: tuple[str, ...] = ()  # sentences earlier answers already quoted
+    date_range: tuple[date, date] | None = None  # from the question's date words
+    date_phrase: str = ""
+    unresolved: str = ""  # a pronoun that refers to nothing in the conversation
 
 
 def normalize_history(history: Any) -> list[Turn]:
@@ -51,47 +57,80 @@ def normalize_history(history: Any) -> list[Turn]:
     return check_history(history)
 
 
-def is_follow_up(question: str, content_terms: int) -> bool:
-    """Does the question lean on earlier turns (pronouns, openers, too few words of its own)?"""
+_DETERMINERS = {"this", "that", "these", "those", "such"}
+_AUX = {"is", "are", "was", "were", "do", "does", "did", "has", "have", "had", "will", "would",
+        "can", "could", "should"}  # fmt: skip
+
+
+def pronouns_in(question: str) -> list[str]:
+    """The pronouns of ``question`` ("this" in "this week" is a determiner, not one)."""
+    tokens = re.findall(r"[\w'’-]+", question.lower())
+    return [w for i, w in enumerate(tokens) if w in _PRONOUNS and not (
+        w in _DETERMINERS and i + 1 < len(tokens))]  # fmt: skip
+
+
+def is_follow_up(question: str) -> bool:
+    """Does the question lean on earlier turns: openers ("and ...", "what about ..."), too few
+    words of its own, or a pronoun with no name before it in the question ("Which port did the
+    Islamic Resistance say it attacked?" stands alone; "What did he say?" does not)?"""
     lowered = " " + re.sub(r"[^\w\s]", " ", question.lower()) + " "
-    if any(f" {word} " in lowered for word in _REFERRING):
+    if question.lower().lstrip().startswith(_OPENERS) or len(content_words(question)) < 3:
         return True
-    if question.lower().lstrip().startswith(_OPENERS):
+    if any(f" {p} " in lowered for p in _REFERRING_PHRASES):
         return True
-    return content_terms < 2
+    tokens = re.findall(r"[\w'’-]+", question)
+    lower = [t.lower() for t in tokens]
+    for i, token in enumerate(lower):
+        if token in _PRONOUNS and token not in _DETERMINERS:
+            named = any(t[:1].isupper() for t in tokens[1:i])
+            asked = any(w in ("which", "what") and lower[k + 1] not in _AUX
+                        for k, w in enumerate(lower[: i - 1]))  # fmt: skip
+            return not (named or asked)
+    return bool(pronouns_in(question))
 
 
-def key_phrases(text: str, limit: int = 6) -> list[str]:
-    """Names and capitalised phrases in ``text``, in order of appearance, without repeats."""
-    text = _MARKER.sub("", text)
-    found: list[str] = []
-    for match in _CAPITALIZED.finditer(text):
-        phrase = match.group().strip()
-        words = phrase.split()
-        if words and words[0] in _SENTENCE_START_WORDS:
-            phrase = " ".join(words[1:])
-        if len(phrase) > 2 and phrase not in found and phrase.lower() not in _CALENDAR:
-            found.append(phrase)
-        if len(found) >= limit:
-            break
-    return found
+def resolve(question: str, history: list[Turn], as_of: date | None = None) -> ResolvedQuestion:
+    """The question with what it refers to: the previous answer and the previous question's
+    topic when it is a follow-up; plus the date range its date words name."""
+    from assistant.dates import question_range
 
-
-def resolve(question: str, history: list[Turn], content_terms: int) -> ResolvedQuestion:
-    """The question with the topic of the last answered turn attached when it is a follow-up."""
-    if not history or not is_follow_up(question, content_terms):
-        return ResolvedQuestion(question, question, "")
-    answered = [t for t in history if t.answer and not t.answer.startswith("The articles don")]
-    last = answered[-1] if answered else history[-1]
-    answer_text = _MARKER.sub("", last.answer).split("\n", 1)[0]
-    named = key_phrases(answer_text, limit=8)
-    # the answer's subject: the name it repeats most (earliest on a tie)
-    subject = sorted(named, key=lambda p: -answer_text.count(p))[:1]
-    phrases = subject + key_phrases(last.question, limit=2)
-    context = " ".join(dict.fromkeys([last.question, *phrases]))
+    found = question_range(question, as_of or date.today())
+    date_range = (found[0], found[1]) if found else None
+    phrase = found[2] if found else ""
+    quotes = tuple(_MARKER.sub("", t.answer) for t in history)
+    if not history or not is_follow_up(question):
+        unresolved = ""
+        if not history and len(content_words(question)) < 2 and pronouns_in(question):
+            unresolved = pronouns_in(question)[0]
+        return ResolvedQuestion(question, question, date_range=date_range, date_phrase=phrase,
+                                unresolved=unresolved)  # fmt: skip
+    answered = [t for t in history if t.answer and not t.answer.startswith(ABSTAINED_PREFIX)]
+    last = answered[-1] if answered else Turn(history[-1].question, "")
+    answer = _MARKER.sub("", last.answer).split("\n", 1)[0].strip().rstrip(".")
+    # a short answer is the thing referred to; a long one contributes its names
+    said = answer if len(answer.split()) <= 12 else " ".join(_names(answer)[:3])
+    context = " ".join(x for x in (last.question, said) if x)
+    referents = tuple(dict.fromkeys(content_words(context)))
     return ResolvedQuestion(
         question=question,
-        search_query=f"{question} {context}",
+        search_query=f"{question} {context}".strip(),
         context=context,
-        previous_answers=tuple(_MARKER.sub("", t.answer) for t in history),
+        referents=referents,
+        previous_quotes=quotes,
+        date_range=date_range,
+        date_phrase=phrase,
     )
+
+
+_NAME = re.compile(r"(?:[A-Z][\w'’-]+|[A-Z]{2,})(?:\s+(?:of|the|al|Al|de|[A-Z][\w'’-]+))*")
+
+
+def _names(text: str) -> list[str]:
+    """Capitalised phrases of ``text`` past its first word, in order, without repeats."""
+    found = []
+    for match in _NAME.finditer(text):
+        if match.start() == 0:
+            continue
+        if match.group() not in found:
+            found.append(match.group())
+    return found

@@ -1,15 +1,21 @@
-"""``Assistant``: the one object the CLI, the web app and the evaluation talk to."""
+"""``Assistant``: the one object the CLI, the web app and the evaluation talk to.
+
+A question travels down the stages once: validation → conversation (resolve a follow-up) →
+retrieval (passages with their sentences) → reading (the answer phrase and its evidence, or an
+abstention) → composition (the answer text with citations).
+"""
 
 from __future__ import annotations
 
 import threading
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import InvalidInput
-from assistant.settings import Settings, get_settings
-from assistant.types import Answer, IngestSummary, Removal
+from assistant.errors import BackendUnavailable, InvalidInput
+from assistant.settings import ANSWER_BACKENDS, ReaderSettings, Settings, get_settings
+from assistant.types import Answer, IngestSummary, Passage, Removal
 from assistant.validation import (
     check_date,
     check_date_range,
@@ -21,6 +27,23 @@ from assistant.validation import (
     check_sources,
     check_text_id,
 )
+
+
+@dataclass
+class Retrieved:
+    """A question resolved against its conversation, with the passages retrieved for it."""
+
+    resolved: Any  # conversation.ResolvedQuestion
+    filters: Any  # retrieval.SearchFilters
+    query_vector: Any  # numpy vector of the search query, None when nothing was searched
+    passages: list[Passage]
+    notice: str = ""  # e.g. invalid characters in the question were repaired
+    asked: str = ""  # the question as the user put it (checked), before any rewriting
+
+
+def _span(resolved) -> str:
+    start, end = resolved.date_range
+    return start.isoformat() if start == end else f"{start.isoformat()} to {end.isoformat()}"
 
 
 def _settings(settings: Settings | dict[str, Any] | None) -> Settings:
@@ -52,7 +75,10 @@ class Assistant:
         data_dir: str | Path | None = None,
         settings: Settings | dict[str, Any] | None = None,
         embed_model=None,
+        llm=None,
     ) -> None:
+        """``llm``: a llama-index LLM for the 'local'/'openai' backends instead of the one the
+        settings describe (tests, other runtimes)."""
         self.settings = _settings(settings)
         if data_dir is not None:
             self.settings = self.settings.model_copy(deep=True)
@@ -60,7 +86,8 @@ class Assistant:
         self._embed_model = embed_model
         self._store = None
         self._retriever = None
-        self._sentences = None
+        self._llm = llm
+        self._backends: dict[str, Any] = {}
         self._lock = threading.RLock()
 
     # --- components, built on first use ---
@@ -88,15 +115,6 @@ class Assistant:
         return self._open()
 
     @property
-    def sentences(self):
-        from assistant.answering import SentenceEmbeddings
-
-        with self._lock:
-            if self._sentences is None:
-                self._sentences = SentenceEmbeddings(self.embed_model)
-            return self._sentences
-
-    @property
     def retriever(self):
         from assistant.retrieval import HybridRetriever
 
@@ -105,9 +123,44 @@ class Assistant:
                 self._retriever = HybridRetriever(self.store, self.embed_model, self.settings)
             return self._retriever
 
+    def answer_backend(self, name: str):
+        """The ``AnswerBackend`` called ``name``, built once (a local model loads on first use)."""
+        from assistant.generation import make_backend
+
+        with self._lock:
+            if name not in self._backends:
+                self._backends[name] = make_backend(name, self.settings, self._llm)
+            return self._backends[name]
+
+    def warm_up(self) -> None:
+        """Load everything a first question needs (models, indexes), so it answers quickly."""
+        from assistant.reading import warm_up
+
+        self.retriever.retrieve("warm up", top_k=1)
+        warm_up()
+
+    def _local_index(self, store):
+        """The in-memory mirror of the index, brought in line with ``store`` if need be."""
+        from assistant.localindex import sync_local_index
+        from assistant.retrieval import local_folder
+
+        if self._retriever is not None:
+            return self._retriever.local
+        cfg = self.settings.retrieval
+        return sync_local_index(None, store, local_folder(self.settings), cfg.bm25_k1, cfg.bm25_b)
+
+    def _save_local_index(self, store, local) -> None:
+        """Persist the mirror after a change and hand it to the retriever."""
+        from assistant.retrieval import local_folder
+
+        local.generation = store.generation()
+        local.save(local_folder(self.settings))
+        if self._retriever is not None:
+            self._retriever.reload(local)
+
     # --- public API ---
 
-    def ingest(self, path: str | Path, sync: bool = False, progress=True) -> IngestSummary:
+    def ingest(self, path: str | Path | None, sync: bool = False, progress=True) -> IngestSummary:
         """Add, update (and with ``sync`` remove) the articles under ``path``."""
         from assistant.indexing import ingest
 
@@ -115,9 +168,10 @@ class Assistant:
         sync, progress = check_flag(sync, "sync"), check_progress(progress)
         with self._lock:
             store = self._open(create=True)
-            summary = ingest(store, self.embed_model, self.settings, path, sync, progress)
-            if self._retriever is not None:
-                self._retriever.refresh()
+            local = self._local_index(store)
+            summary = ingest(store, self.embed_model, local, self.settings, path, sync,
+                             progress)  # fmt: skip
+            self._save_local_index(store, local)
         return summary
 
     def remove(self, article_id: str, corpus_dir: str | Path | None = None) -> Removal:
@@ -129,9 +183,10 @@ class Assistant:
         if corpus_dir is not None:
             corpus_dir = check_path(corpus_dir, "corpus_dir")
         with self._lock:
-            removal = remove(self.store, article_id, corpus_dir)
-            if self._retriever is not None:
-                self._retriever.refresh()
+            store = self._open(create=False)
+            local = self._local_index(store)
+            removal = remove(store, local, article_id, corpus_dir)
+            self._save_local_index(store, local)
         return removal
 
     def ask(
@@ -141,34 +196,107 @@ class Assistant:
         as_of: date | str | None = None,
         date_from: date | str | None = None,
         sources: str | list[str] | tuple[str, ...] | None = None,
+        backend: str | None = None,
+        on_token=None,
     ) -> Answer:
         """Answer ``question`` from the articles; ``history`` holds the earlier turns.
 
-        Every argument is checked first (``assistant.validation``): a bad one raises
-        ``InvalidInput``/``InvalidQuestion`` with a one-line message; repaired text is noted in
-        ``answer.notice``.
+        ``backend`` ('extractive', 'local', 'openai'; default from settings) writes the answer
+        from the reader's evidence; ``on_token(text)`` receives an LLM's answer as it streams
+        (before verification). Every argument is checked first (``assistant.validation``): a
+        bad one raises ``InvalidInput``/``InvalidQuestion`` with a one-line message; repaired
+        text is noted in ``answer.notice``.
         """
-        from assistant.answering import compose, missing_share, score_candidates
+        name = (backend or self.settings.answer.backend).strip().lower()
+        if name not in ANSWER_BACKENDS:
+            raise BackendUnavailable(
+                f"Unknown answer backend {name!r}: use one of {', '.join(ANSWER_BACKENDS)}."
+            )
+        writer, notice = (None, "") if name == "extractive" else self._llm_writer(name)
+        retrieved = self.prepare(question, history, as_of, date_from, sources, writer)
+        if notice:
+            retrieved.notice = " ".join(x for x in (retrieved.notice, notice) if x)
+        return self.conclude(retrieved, writer=writer, on_token=on_token)
+
+    def prepare(
+        self,
+        question: str,
+        history: Any = None,
+        as_of: date | str | None = None,
+        date_from: date | str | None = None,
+        sources: str | list[str] | tuple[str, ...] | None = None,
+        writer=None,
+    ) -> Retrieved:
+        """The first half of ``ask``: check, resolve the question and retrieve its passages.
+
+        With an LLM ``writer``, a follow-up is rewritten by it as a standalone question."""
         from assistant.conversation import resolve
         from assistant.retrieval import SearchFilters
 
         checked = check_question(question, self.settings.answer.max_question_chars)
-        question = checked.text
         as_of, date_from = check_date(as_of, "as_of"), check_date(date_from, "date_from")
         check_date_range(date_from, as_of)
         filters = SearchFilters(as_of=as_of, date_from=date_from, sources=check_sources(sources))
         turns = check_history(history)
         retriever = self.retriever
-        vocab = retriever.ensure_ready()
-        resolved = resolve(question, turns, len(vocab.terms(question)))
-        query_embedding = self.embed_model.get_query_embedding(resolved.search_query)
-        passages = retriever.retrieve(resolved.search_query, filters, None, query_embedding)
-        candidates = score_candidates(resolved, passages, vocab, self.sentences, query_embedding)
-        missing = missing_share(resolved, passages, vocab)
-        answer = compose(resolved, candidates, self.settings.answer, passages, missing)
-        if checked.notice:
-            answer.notice = " ".join(x for x in (checked.notice, answer.notice) if x)
+        resolved = resolve(checked.text, turns, as_of=filters.as_of)
+        notice = checked.notice
+        if writer is not None and resolved.context and self.settings.llm.rewrite_follow_ups:
+            resolved, why = _rewrite_follow_up(writer, resolved, turns)
+            notice = " ".join(x for x in (notice, why) if x)
+        if resolved.unresolved:
+            return Retrieved(resolved, filters, None, [], notice, checked.text)
+        if resolved.date_range and not filters.date_from:
+            start, end = resolved.date_range
+            margin = timedelta(days=self.settings.reader.date_margin_days)
+            filters = SearchFilters(as_of=min(end, filters.as_of or end),
+                                    date_from=start - margin, sources=filters.sources)  # fmt: skip
+        query_vector = self.embed_model.query_vector(resolved.search_query)
+        passages = retriever.retrieve(resolved.search_query, filters, None, query_vector)
+        if not passages and resolved.date_range:  # "on Sunday" in a corpus of other years
+            notice = " ".join(x for x in (notice, f"Nothing indexed is dated {_span(resolved)}; "
+                                          "all dates were searched instead.") if x)  # fmt: skip
+            resolved = replace(resolved, date_range=None, date_phrase="")
+            filters = SearchFilters(as_of=as_of, date_from=date_from, sources=filters.sources)
+            passages = retriever.retrieve(resolved.search_query, filters, None, query_vector)
+        return Retrieved(resolved, filters, query_vector, passages, notice, checked.text)
+
+    def conclude(self, retrieved: Retrieved, reader: ReaderSettings | None = None,
+                 writer=None, on_token=None) -> Answer:  # fmt: skip
+        """The second half of ``ask``: read the passages and compose the answer; an LLM
+        ``writer`` rewrites it from the reader's evidence (not called when the reader abstains)."""
+        from assistant.answering import abstention, compose
+
+        resolved = retrieved.resolved
+        if resolved.unresolved:
+            answer = abstention(resolved, None, [], text=(
+                f"What does “{resolved.unresolved}” refer to? Nothing earlier in this "
+                "conversation says: ask again with the name of who or what you mean."))  # fmt: skip
+        else:
+            reading = self.read(retrieved, reader)
+            answer = compose(resolved, reading, retrieved.passages)
+            if writer is not None and not answer.abstained:
+                answer = _generate(writer, resolved, reading, answer, on_token,
+                                   self.settings.llm.evidence_sentences)  # fmt: skip
+        if retrieved.notice:
+            answer.notice = " ".join(x for x in (retrieved.notice, answer.notice) if x)
+        answer.question = retrieved.asked or answer.question
         return answer
+
+    def _llm_writer(self, backend: str):
+        """(the LLM backend, "") or (None, why not) when it cannot be set up."""
+        try:
+            return self.answer_backend(backend), ""
+        except BackendUnavailable as exc:
+            return None, f"{exc} Showing the extractive answer instead."
+
+    def read(self, retrieved: Retrieved, reader: ReaderSettings | None = None):
+        """What the reader makes of the retrieved passages (``reading.Reading``)."""
+        from assistant.reading import read
+
+        return read(retrieved.resolved, retrieved.passages, retrieved.query_vector,
+                    self.retriever.local, self.embed_model,
+                    reader or self.settings.reader)  # fmt: skip
 
     def articles(self):
         """The indexed articles' records, newest first."""
@@ -181,3 +309,30 @@ class Assistant:
     def stats(self) -> dict[str, int]:
         store = self.store
         return {"articles": store.articles.count(), "chunks": store.chunk_count()}
+
+
+def _generate(writer, resolved, reading, answer: Answer, on_token, limit: int) -> Answer:
+    """The LLM's answer from the reader's evidence sentences, verified; the extractive answer
+    with a notice when the model cannot be reached or nothing it wrote checks out."""
+    from assistant.answering import citation
+    from assistant.generation import compose_answer
+
+    evidence = [citation(n, s) for n, s in enumerate(reading.evidence[:limit], start=1)]
+    try:
+        generated = writer.write(resolved.question, evidence, on_token)
+    except BackendUnavailable as exc:
+        answer.notice = f"{exc} Showing the extractive answer instead."
+        return answer
+    return compose_answer(answer, generated)
+
+
+def _rewrite_follow_up(writer, resolved, turns):
+    """(the follow-up as a standalone question, notice) — the LLM names what it refers to."""
+    try:
+        rewritten = writer.rewrite(resolved.question, [(t.question, t.answer) for t in turns])
+    except BackendUnavailable as exc:
+        return resolved, f"{exc} The follow-up was resolved without it."
+    if not rewritten or rewritten == resolved.question:
+        return resolved, ""
+    return replace(resolved, question=rewritten, search_query=rewritten, context="",
+                   referents=()), ""  # fmt: skip

@@ -33,3 +33,7 @@ class EmbeddingMismatch(AssistantError):
 
 class BackendUnavailable(AssistantError):
     """A configured backend (Chroma server, LLM server) cannot be reached or is unknown."""
+
+
+class IndexOutdated(AssistantError):
+    """The index was built by an older version; an ingest upgrades it."""

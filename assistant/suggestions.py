@@ -138,7 +138,7 @@ def _overlaps(topic: Topic, chosen: list[Topic]) -> bool:
 
 
 def _entities(texts: list[str]) -> list[list[tuple[str, str]]]:
-    from assistant.entities import entities
+    from assistant.nlp import entities
 
     return entities(texts)
 

@@ -55,6 +55,9 @@ class Passage:
     published_at: str
     url: str
     score: float = 0.0
+    # the chunk's sentences: article offsets, and their unit vectors (late-chunked at ingest)
+    sentence_spans: tuple[tuple[int, int], ...] = ()
+    sentence_vectors: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,38 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--data-dir", help="index folder to use (default: one of eval/runs/indexes)")
     run.add_argument("--out", help="report folder (default: eval/runs/<gold>-<time>)")
     run.add_argument("--limit", type=int, help="only the first N questions")
+    sweep = sub.add_parser("sweep", help="score a grid of reader settings on gold sets")
+    sweep.add_argument(
+        "--gold",
+        action="append",
+        required=True,
+        metavar="GOLD=ARTICLES",
+        help="a gold file and its articles (repeatable)",
+    )
+    sweep.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="GROUP.FIELD=V1,V2",
+        help="values of one setting (repeatable; the product is scored)",
+    )
+    sweep.add_argument(
+        "--data-dir",
+        action="append",
+        default=[],
+        metavar="GOLD_NAME=DIR",
+        help="an existing index for a gold set (by file stem)",
+    )
+    sweep.add_argument("--out", help="report folder (default: eval/runs/sweep-<time>)")
+    run.add_argument("--backend", choices=["extractive", "local", "openai"],
+                     help="who writes answers (default: settings)")  # fmt: skip
     bench = sub.add_parser("bench", help="performance benchmark on the benchmark articles")
     bench.add_argument("--articles", default="../shared/benchmarks/realtimeqa/articles.jsonl")
     bench.add_argument("--questions", default="../shared/benchmarks/realtimeqa/questions_dev.jsonl")
     bench.add_argument("--out", help="report folder (default: eval/runs/bench-<time>)")
-    bench.add_argument("--scales", default="0.1,0.3,1,5", help="index sizes, as corpus fractions")
+    bench.add_argument("--scale", type=int, default=10, help="size of the large index, x corpus")
+    bench.add_argument("--sessions", type=int, default=20, help="concurrent chat sessions")
+    bench.add_argument("--seconds", type=float, default=60, help="how long they chat")
     load = sub.add_parser("load", help="concurrent chat sessions against the app")
     load.add_argument("--url", help="a running app (default: start one on the seed corpus)")
     load.add_argument("--sessions", type=int, default=20, help="concurrent sessions")
@@ -48,14 +75,19 @@ def main(argv: list[str] | None = None) -> int:
             from eval.runner import run as run_eval
 
             results = run_eval(args.gold, args.articles, args.baseline, args.data_dir, args.out,
-                               args.limit)  # fmt: skip
+                               args.limit, backend=args.backend)  # fmt: skip
             print(summary_table(results))
             print(f"\nreport: {results['out_dir']}/report.md")
+        elif args.command == "sweep":
+            from eval.sweep import parse_grid, run_sweep
+
+            dirs = dict(d.split("=", 1) for d in args.data_dir)
+            print(run_sweep(args.gold, parse_grid(args.grid), args.out, dirs))
         else:
             from eval.bench import run_bench
 
-            report = run_bench(args.articles, args.questions, args.out,
-                               [float(s) for s in args.scales.split(",")])  # fmt: skip
+            report = run_bench(args.articles, args.questions, args.out, args.scale,
+                               args.sessions, args.seconds)  # fmt: skip
             print(report)
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)

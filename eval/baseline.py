@@ -7,8 +7,21 @@ The as-of filter is applied, so both systems see the same evidence.
 
 from __future__ import annotations
 
-from assistant.retrieval import SearchFilters, to_passage
-from assistant.types import Answer, Citation
+from assistant.retrieval import SearchFilters
+from assistant.types import Answer, Citation, Passage
+
+
+def node_passage(node, score: float) -> Passage:
+    """A llama-index node (one of our chunks) as a ``Passage``."""
+    meta = node.metadata
+    start = int(meta.get("start", 0))
+    text = node.get_content()
+    return Passage(
+        chunk_id=node.node_id, article_id=meta.get("article_id", ""), text=text, start=start,
+        end=int(meta.get("end", start + len(text))), title=meta.get("title", ""),
+        source=meta.get("source", ""), published_at=meta.get("published_at", ""),
+        url=meta.get("url", ""), score=score,
+    )  # fmt: skip
 
 
 class VectorBaseline:
@@ -26,7 +39,7 @@ class VectorBaseline:
         retriever = self._index.as_retriever(
             similarity_top_k=2, filters=SearchFilters(as_of=day).llama_filters()
         )
-        hits = [to_passage(h.node, h.score or 0.0) for h in retriever.retrieve(question)]
+        hits = [node_passage(h.node, h.score or 0.0) for h in retriever.retrieve(question)]
         if not hits:
             return Answer(answer="", abstained=True, question=question)
         top = hits[0]

@@ -1,15 +1,28 @@
-"""Performance benchmark: ingest against a bare embedding pass, re-ingest, ask latency, scaling.
+"""Performance benchmark: one run prints every figure of the speed targets, with the floor.
 
-Scaled indexes (a fraction of the corpus, or several copies of it under new ids) are made by
-copying the stored vectors into a fresh Chroma folder, so only query latency is measured there.
+    python -m eval bench [--articles A] [--questions Q] [--scale 10] [--sessions 20] [--seconds 60]
+
+- ingest of the benchmark articles against a bare sentence-transformers pass over the same
+  chunk texts (the floor for ingest), and a re-ingest with nothing changed;
+- the floor for asking (question embedding plus one unfiltered Chroma top-10 query), the peer
+  (llama-index out of the box: ``VectorStoreIndex``, dense top-2, as-of filter) and ``ask``
+  (extractive, as of each question's date), p50/p95 over the dev questions, cold caches;
+- ``ask`` on an index ``--scale`` times larger (the articles copied under new ids);
+- the app: seconds from start to the first answer on the already ingested index, an uploaded
+  article answerable, ``assistant ask`` as a one-shot command (through the running app, and on
+  its own), and ``--sessions`` concurrent chat sessions for ``--seconds``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import resource
 import shutil
+import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -19,100 +32,180 @@ from eval.gold import load_gold
 from eval.runner import RUNS_DIR, code_version
 from eval.scoring import percentile
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _stats(values: list[float]) -> dict[str, float]:
+    return {"p50_ms": statistics.median(values) * 1000, "p95_ms": percentile(values, 95) * 1000}
+
+
 def _bare_embedding_pass(articles, embed_model, settings) -> tuple[float, int]:
     """Chunk and embed exactly what ingest embeds, storing nothing: the floor for ingest."""
-    from llama_index.core.schema import MetadataMode
-
     from assistant.chunking import chunk_article
-    from assistant.indexing import chunk_nodes
+    from assistant.indexing import chunk_nodes, embed_text
 
     texts = []
     for article in articles:
         chunks = chunk_article(article, settings.chunking.max_words,
                                settings.chunking.overlap_sentences)  # fmt: skip
-        texts += [
-            n.get_content(metadata_mode=MetadataMode.EMBED) for n in chunk_nodes(article, chunks)
-        ]
-    model = embed_model._model  # the SentenceTransformer inside llama-index's wrapper
+        texts += [embed_text(n) for n in chunk_nodes(article, chunks)]
+    model = embed_model.sentence_transformer
+    model.encode(texts[:64], batch_size=settings.embedding.batch_size)  # warm
     started = time.perf_counter()
     model.encode(texts, batch_size=settings.embedding.batch_size, normalize_embeddings=True)
     return time.perf_counter() - started, len(texts)
 
 
-def _copy_index(source, target_dir: Path, fraction: float, settings) -> Any:
-    """A new index with ``fraction`` of the source's articles (>1: whole copies, new ids)."""
+def _timed(fn, items) -> list[float]:
+    out = []
+    for item in items:
+        started = time.perf_counter()
+        fn(item)
+        out.append(time.perf_counter() - started)
+    return out
+
+
+def _floor(assistant, questions) -> list[float]:
+    """Question embedding plus one unfiltered Chroma top-10 query."""
+    chunks = assistant.store.chunks
+    embed = assistant.embed_model
+
+    def one(q):
+        vector = embed.query_vector(q.question)
+        chunks.query(query_embeddings=[vector.tolist()], n_results=10, include=["distances"])
+
+    one(questions[0])
+    return _timed(one, questions)
+
+
+def _asks(assistant, questions) -> list[float]:
+    assistant.warm_up()
+    return _timed(lambda q: assistant.ask(q.question, as_of=q.as_of), questions)
+
+
+def _copy_index(source, target_dir: Path, copies: int, settings):
+    """A new index holding ``copies`` copies of every chunk of ``source`` under new ids."""
     from assistant.engine import Assistant
 
     target = Assistant(data_dir=target_dir, settings=settings, embed_model=source.embed_model)
     store = target._open(create=True)
-    records = list(source.store.article_records().values())
-    copies = max(1, int(fraction)) if fraction >= 1 else 1
-    keep = records if fraction >= 1 else records[: max(1, int(len(records) * fraction))]
-    keep_ids = {r.id for r in keep}
     offset = 0
     while True:
         got = source.store.chunks.get(include=["embeddings", "metadatas", "documents"],
-                                      limit=2000, offset=offset)  # fmt: skip
+                                      limit=1000, offset=offset)  # fmt: skip
         if not got["ids"]:
             break
         offset += len(got["ids"])
-        rows = [i for i, m in enumerate(got["metadatas"]) if m["article_id"] in keep_ids]
         for copy in range(copies):
             suffix = f"-x{copy}" if copy else ""
             metas = []
-            for i in rows:
-                meta = dict(got["metadatas"][i])
+            for meta in got["metadatas"]:
+                meta = dict(meta)
                 meta["article_id"] += suffix
-                meta.pop("_node_content", None)  # rebuilt below with the new ids
+                meta.pop("_node_content", None)  # a plain record; llama-index reads either
                 metas.append(meta)
-            if not rows:
-                continue
-            store.chunks.add(
-                ids=[got["ids"][i].replace(":", f"{suffix}:", 1) for i in rows],
-                embeddings=[got["embeddings"][i] for i in rows],
-                metadatas=[_with_node_content(m, got["documents"][i], got["ids"][i], suffix)
-                           for m, i in zip(metas, rows, strict=True)],
-                documents=[got["documents"][i] for i in rows],
-            )  # fmt: skip
+            store.add_chunks([i.replace(":", f"{suffix}:", 1) for i in got["ids"]],
+                             [list(map(float, e)) for e in got["embeddings"]], metas,
+                             list(got["documents"]))  # fmt: skip
+    records = source.store.article_records()
     for copy in range(copies):
         suffix = f"-x{copy}" if copy else ""
-        for r in keep:
-            store.put_article(r.__class__(**{**r.__dict__, "id": r.id + suffix}), "")
-    return target
+        store.put_articles([(r.__class__(**{**r.__dict__, "id": r.id + suffix}), "")
+                            for r in records.values()])  # fmt: skip
+    store.new_generation()
+    return Assistant(data_dir=target_dir, settings=settings, embed_model=source.embed_model)
 
 
-def _with_node_content(meta: dict, text: str, chunk_id: str, suffix: str) -> dict:
-    from llama_index.core.schema import TextNode
-    from llama_index.core.vector_stores.utils import node_to_metadata_dict
-
-    node = TextNode(id_=chunk_id.replace(":", f"{suffix}:", 1), text=text,
-                    metadata={k: v for k, v in meta.items() if not k.startswith("_")})  # fmt: skip
-    data = node_to_metadata_dict(node, remove_text=True, flat_metadata=True)
-    return {**meta, **data}
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
-def _ask_latencies(assistant, questions, repeat: int = 1) -> list[float]:
-    assistant.ask("warm-up question")
-    latencies = []
-    for _ in range(repeat):
-        for q in questions:
+def _app_figures(data_dir: Path, questions, sessions: int, seconds: float, gold_path: str,
+                 work: Path) -> dict[str, Any]:  # fmt: skip
+    """Start the app on the ingested index and time what users wait for."""
+    from gradio_client import Client, handle_file
+
+    from eval.load import run_load
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False")
+    corpus = work / "app-corpus"
+    corpus.mkdir()
+    log = open(work / "app.log", "w")  # noqa: SIM115
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--data-dir", str(data_dir),
+         "--corpus", str(corpus), "--no-ingest"],
+        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
+    )  # fmt: skip
+    figures: dict[str, Any] = {}
+    try:
+        client = None
+        while client is None:
+            if proc.poll() is not None:
+                raise RuntimeError((work / "app.log").read_text()[-2000:])
+            try:
+                client = Client(url, verbose=False)
+            except Exception:
+                time.sleep(0.1)
+        client.predict(questions[0].question, "", "", [], api_name="/chat")
+        figures["ready_s"] = time.perf_counter() - started
+
+        article = work / "upload-bench.md"
+        article.write_text(
+            "---\ntitle: Lake Vostrel gets a floating observatory\nsource: Bench Wire\n"
+            "date: 2022-11-09\n---\nThe town of Marrowfield opened a floating observatory on "
+            "Lake Vostrel on Tuesday, built by the engineer Ilse Brandvold.\n"
+        )
+        started = time.perf_counter()
+        client.predict([handle_file(str(article))], "", api_name="/upload")
+        answer = ""
+        while "Brandvold" not in answer and time.perf_counter() - started < 120:
+            answer, _ = client.predict("Who built the floating observatory on Lake Vostrel?",
+                                       "", "", [], api_name="/chat")  # fmt: skip
+        figures["upload_to_answer_s"] = time.perf_counter() - started
+        figures["upload_answer"] = answer.split("\n", 1)[0]
+
+        question = questions[1].question
+        cli = [sys.executable, "-m", "assistant", "ask", question, "--data-dir", str(data_dir)]
+        for label, extra in (("cli_via_app_s", []), ("cli_alone_s", ["--no-app"])):
             started = time.perf_counter()
-            assistant.ask(q.question, as_of=q.as_of)
-            latencies.append(time.perf_counter() - started)
-    return latencies
+            subprocess.run(cli + extra, env=env, cwd=ROOT, capture_output=True, check=True)
+            figures[label] = time.perf_counter() - started
+
+        report = run_load(url, sessions, seconds, gold_path)
+        ok = report.latencies()
+        figures["load"] = {
+            "sessions": sessions, "seconds": report.seconds, "questions": len(report.calls),
+            "errors": sum(1 for c in report.calls if c.error),
+            "p50_s": statistics.median(ok) if ok else None,
+            "p95_s": percentile(ok, 95) if ok else None,
+        }  # fmt: skip
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+    return figures
 
 
-def run_bench(articles_path: str, questions_path: str, out_dir: str | None,
-              scales: list[float]) -> str:  # fmt: skip
+def run_bench(articles_path: str, questions_path: str, out_dir: str | None, scale: int = 10,
+              sessions: int = 20, seconds: float = 60) -> str:  # fmt: skip
     from assistant.embedding import load_embedding
     from assistant.engine import Assistant
     from assistant.loading import load_path
     from assistant.settings import get_settings
+    from eval.baseline import VectorBaseline
 
     settings = get_settings()
     out = Path(out_dir) if out_dir else RUNS_DIR / f"bench-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -121,94 +214,87 @@ def run_bench(articles_path: str, questions_path: str, out_dir: str | None,
     embed_model = load_embedding(settings.embedding.model, settings.embedding.batch_size)
     questions = load_gold(questions_path)
     articles, _ = load_path(Path(articles_path))
-    results: dict[str, Any] = {
+    r: dict[str, Any] = {
         "code_version": code_version(),
         "settings_fingerprint": settings.fingerprint(),
         "articles": len(articles),
         "questions": len(questions),
     }
     try:
-        bare, n_chunks = _bare_embedding_pass(articles, embed_model, settings)
-        results["bare_embedding_s"] = bare
-        results["chunks"] = n_chunks
-
-        assistant = Assistant(data_dir=work / "full", settings=settings, embed_model=embed_model)
+        r["bare_embedding_s"], r["chunks"] = _bare_embedding_pass(articles, embed_model, settings)
+        full = work / "full"
+        assistant = Assistant(data_dir=full, settings=settings, embed_model=embed_model)
         started = time.perf_counter()
         assistant.ingest(articles_path, progress=True)
-        results["ingest_s"] = time.perf_counter() - started
+        r["ingest_s"] = time.perf_counter() - started
         started = time.perf_counter()
         again = assistant.ingest(articles_path, progress=False)
-        results["reingest_unchanged_s"] = time.perf_counter() - started
-        results["reingest_chunks_embedded"] = again.chunks_added
+        r["reingest_s"] = time.perf_counter() - started
+        r["reingest_chunks"] = again.chunks_added
+        r["indexed"] = assistant.stats()
 
-        latencies = _ask_latencies(assistant, questions)
-        results["ask_p50_s"] = statistics.median(latencies)
-        results["ask_p95_s"] = percentile(latencies, 95)
+        fresh = Assistant(data_dir=full, settings=settings, embed_model=embed_model)
+        r["floor"] = _stats(_floor(fresh, questions))
+        peer = VectorBaseline(fresh)
+        peer.ask(questions[0].question, as_of=questions[0].as_of)
+        r["peer"] = _stats(_timed(lambda q: peer.ask(q.question, as_of=q.as_of), questions))
+        r["ask"] = _stats(_asks(fresh, questions))
 
-        results["indexed_articles"] = assistant.stats()["articles"]
-        scaling = []
-        for fraction in scales:
-            # a fresh Assistant each time, so no size profits from another's sentence cache
-            index = Assistant(data_dir=work / "full", settings=settings, embed_model=embed_model) \
-                if fraction == 1 else _copy_index(assistant, work / f"scale-{fraction}", fraction,
-                                                  settings)  # fmt: skip
-            lat = _ask_latencies(index, questions)
-            scaling.append(
-                {"fraction": fraction, "chunks": index.stats()["chunks"],
-                 "p50_s": statistics.median(lat), "p95_s": percentile(lat, 95)}
-            )  # fmt: skip
-        results["scaling"] = scaling
-        results["peak_rss_mib"] = _peak_mib()
+        big = _copy_index(fresh, work / f"x{scale}", scale, settings)
+        r["scaled"] = {"factor": scale, "chunks": big.stats()["chunks"],
+                       **_stats(_asks(big, questions))}  # fmt: skip
+        del big
+        shutil.rmtree(work / f"x{scale}", ignore_errors=True)
+
+        r["app"] = _app_figures(full, questions, sessions, seconds, questions_path, work)
+        r["peak_rss_mib"] = _peak_mib()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    (out / "bench.json").write_text(json.dumps(results, indent=1))
-    _plot_scaling(results["scaling"], out / "latency_by_size.png")
-    report = _markdown(results)
+    (out / "bench.json").write_text(json.dumps(r, indent=1))
+    report = _markdown(r)
     (out / "bench.md").write_text(report)
     return report + f"\nreport: {out}/bench.md\n"
 
 
-def _plot_scaling(scaling: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    xs = [s["chunks"] for s in scaling]
-    ax.plot(xs, [s["p50_s"] * 1000 for s in scaling], "o-", label="p50")
-    ax.plot(xs, [s["p95_s"] * 1000 for s in scaling], "s--", label="p95")
-    ax.set_xscale("log")
-    ax.set_xlabel("chunks in the index")
-    ax.set_ylabel("ask latency (ms)")
-    ax.set_title("Query latency by index size")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
 def _markdown(r: dict[str, Any]) -> str:
+    app, load = r["app"], r["app"]["load"]
+    floor, ask, scaled = r["floor"], r["ask"], r["scaled"]
+    ratio = ask["p50_ms"] / floor["p50_ms"]
+    growth = scaled["p95_ms"] / ask["p95_ms"]
+    rows = [
+        ("ingest (fresh index)", f"{r['ingest_s']:.0f} s"),
+        ("bare embedding pass, same chunks", f"{r['bare_embedding_s']:.0f} s"),
+        ("ingest / bare embedding",
+         f"{r['ingest_s'] / r['bare_embedding_s']:.2f}× (target ≤ 1.1×)"),
+        ("re-ingest, nothing changed", f"{r['reingest_s']:.1f} s ({r['reingest_chunks']} chunks)"),
+        ("floor: question embedding + Chroma top-10, p50 / p95",
+         f"{floor['p50_ms']:.0f} / {floor['p95_ms']:.0f} ms"),
+        ("peer: llama-index VectorStoreIndex top-2 with as-of, p50 / p95",
+         f"{r['peer']['p50_ms']:.0f} / {r['peer']['p95_ms']:.0f} ms"),
+        ("ask (extractive, as of the question's date), p50 / p95",
+         f"{ask['p50_ms']:.0f} / {ask['p95_ms']:.0f} ms ({ratio:.1f}× the floor; target ≤ 3×, "
+         "p95 ≤ 150 ms)"),
+        (f"ask at {scaled['factor']}× the index ({scaled['chunks']:,} chunks), p50 / p95",
+         f"{scaled['p50_ms']:.0f} / {scaled['p95_ms']:.0f} ms (p95 {growth:.2f}× the 1× p95; "
+         "target ≤ 2×)"),
+        ("app start to first answer (index already built)",
+         f"{app['ready_s']:.1f} s (target ≤ 5 s)"),
+        ("one article uploaded to answerable", f"{app['upload_to_answer_s']:.1f} s (target ≤ 2 s)"),
+        ("`assistant ask` one-shot, app running", f"{app['cli_via_app_s']:.1f} s (target ≤ 3 s)"),
+        ("`assistant ask` one-shot, on its own", f"{app['cli_alone_s']:.1f} s"),
+        (f"{load['sessions']} chat sessions for {load['seconds']:.0f} s",
+         f"{load['questions']} questions, {load['errors']} errors, p50 {load['p50_s']:.2f} s, "
+         f"p95 {load['p95_s']:.2f} s (target 0 errors, p95 ≤ 1 s)"),
+        ("peak memory (RSS, this process)", f"{r['peak_rss_mib']:.0f} MiB"),
+    ]  # fmt: skip
     lines = [
-        f"# Benchmark ({r['articles']} articles read, {r['indexed_articles']} indexed, "
-        f"{r['chunks']} chunks embedded, "
-        f"{r['questions']} questions; settings `{r['settings_fingerprint']}`)",
+        f"# Benchmark ({r['articles']} articles read, {r['indexed']['articles']} indexed, "
+        f"{r['indexed']['chunks']} chunks; {r['questions']} questions; code "
+        f"`{r['code_version']}`, settings `{r['settings_fingerprint']}`)",
         "",
         "| measure | value |",
         "| --- | --- |",
-        f"| ingest, fresh index | {r['ingest_s']:.1f} s |",
-        f"| bare embedding pass over the same chunks | {r['bare_embedding_s']:.1f} s |",
-        f"| ingest / bare embedding | {r['ingest_s'] / r['bare_embedding_s']:.2f}× |",
-        f"| re-ingest, unchanged | {r['reingest_unchanged_s']:.1f} s "
-        f"({r['reingest_chunks_embedded']} chunks embedded) |",
-        f"| ask latency p50 / p95 | {r['ask_p50_s'] * 1000:.0f} / {r['ask_p95_s'] * 1000:.0f} ms |",
-        f"| peak memory (RSS) | {r['peak_rss_mib']:.0f} MiB |",
+        *[f"| {a} | {b} |" for a, b in rows],
         "",
-        "| index size | chunks | ask p50 (ms) | ask p95 (ms) |",
-        "| --- | --- | --- | --- |",
     ]
-    for s in r["scaling"]:
-        lines.append(f"| {s['fraction']:g}× | {s['chunks']} | {s['p50_s'] * 1000:.0f} | "
-                     f"{s['p95_s'] * 1000:.0f} |")  # fmt: skip
-    lines += ["", "![latency by index size](latency_by_size.png)", ""]
     return "\n".join(lines)

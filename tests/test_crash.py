@@ -62,6 +62,7 @@ def ingest(data: Path, corpus: Path, *flags: str, kill_after=None, rng=None) -> 
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     env.update(
         HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", ASSISTANT_EMBEDDING__BATCH_SIZE="1",
+        ASSISTANT_EMBEDDING__INGEST_GROUP="1",  # each article embedded and stored on its own
         NEWSDESK_TRACE_INGEST="1" if kill_after else "0", NEWSDESK_TRACE_DELAY="0.05",
     )  # fmt: skip
     proc = subprocess.Popen(

@@ -85,20 +85,21 @@ def test_interrupted_ingest_is_completed_by_the_next(make_assistant, tmp_path, m
     for i in range(12):
         write_article(corpus, f"n{i:02}.md", f"Story number {i} tells of event {i}. " * 20,
                       title=f"Story {i}", date="2022-01-01")  # fmt: skip
-    assistant = make_assistant(embedding={"batch_size": 2})  # small batches: several flushes
-    real_put = Store.put_article
+    # groups of about two articles: several groups, each written chunks first, records last
+    assistant = make_assistant(embedding={"batch_size": 2, "ingest_group": 2})
+    real_put = Store.put_articles
     calls = {"n": 0}
 
-    def put_then_die(self, record, text):
+    def put_then_die(self, records):
         calls["n"] += 1
-        if calls["n"] == 5:  # chunks of the 5th article stored, its record not yet
+        if calls["n"] == 3:  # the third group's chunks are stored, its records not yet
             raise KeyboardInterrupt
-        real_put(self, record, text)
+        real_put(self, records)
 
-    monkeypatch.setattr(Store, "put_article", put_then_die)
+    monkeypatch.setattr(Store, "put_articles", put_then_die)
     with pytest.raises(KeyboardInterrupt):
         assistant.ingest(corpus, progress=False)
-    monkeypatch.setattr(Store, "put_article", real_put)
+    monkeypatch.setattr(Store, "put_articles", real_put)
     assert assistant.stats()["articles"] == 4
 
     summary = assistant.ingest(corpus, progress=False)

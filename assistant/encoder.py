@@ -1,0 +1,150 @@
+"""A NumPy forward pass of a BERT sentence encoder (MiniLM), for questions.
+
+Asking needs one short text embedded at a time. Importing torch, transformers and
+sentence-transformers for that costs seconds at start-up and ~10 ms per question; the same
+weights (read from the model folder's ``model.safetensors``) in NumPy answer in a few
+milliseconds with nothing heavy imported. Ingest keeps sentence-transformers, whose batched
+torch pass is faster for thousands of chunks; a test checks that both give the same vectors.
+
+Supported: BERT models with mean pooling and normalisation (the MiniLM family);
+``QueryEncoder.supports(folder)`` says whether a folder qualifies.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+
+_SQRT_HALF = np.float32(0.7071067811865476)
+
+
+def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
+    mean = x.mean(-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + eps) * weight + bias
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    from scipy.special import erf
+
+    return 0.5 * x * (1.0 + erf(x * _SQRT_HALF))
+
+
+class QueryEncoder:
+    """Mean-pooled, normalised BERT embeddings computed with NumPy."""
+
+    def __init__(self, folder: str | Path) -> None:
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        folder = Path(folder)
+        config = json.loads((folder / "config.json").read_text())
+        self.heads = int(config["num_attention_heads"])
+        self.layers = int(config["num_hidden_layers"])
+        self.eps = float(config.get("layer_norm_eps", 1e-12))
+        self.max_tokens = _max_tokens(folder)
+        weights = load_file(str(folder / "model.safetensors"))
+        self.w = {k.removeprefix("bert."): v for k, v in weights.items()}
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.enable_truncation(self.max_tokens)
+        self.tokenizer.no_padding()
+        self._lock = threading.Lock()  # the Rust tokenizer's settings are shared state
+
+    @staticmethod
+    def supports(folder: str | Path) -> bool:
+        folder = Path(folder)
+        try:
+            config = json.loads((folder / "config.json").read_text())
+            pooling = json.loads((folder / "1_Pooling" / "config.json").read_text())
+        except (OSError, ValueError):
+            return False
+        return (
+            config.get("model_type") == "bert"
+            and config.get("hidden_act") == "gelu"
+            and config.get("position_embedding_type", "absolute") == "absolute"
+            and pooling.get("pooling_mode_mean_tokens", False)
+            and not any(v for k, v in pooling.items() if k.startswith("pooling_mode_") and
+                        k != "pooling_mode_mean_tokens" and v is True)
+            and (folder / "model.safetensors").exists()
+            and (folder / "tokenizer.json").exists()
+        )  # fmt: skip
+
+    @property
+    def word_embeddings(self) -> np.ndarray:
+        """The input embedding matrix (vocabulary x dimensions): static word-piece vectors."""
+        return self.w["embeddings.word_embeddings.weight"]
+
+    def token_ids(self, text: str) -> list[int]:
+        """Word-piece ids of ``text`` without the special tokens."""
+        with self._lock:
+            return self.tokenizer.encode(text, add_special_tokens=False).ids
+
+    def encode(self, text: str) -> np.ndarray:
+        """The unit-length embedding of one text."""
+        with self._lock:
+            ids = np.asarray(self.tokenizer.encode(text).ids, dtype=np.int64)
+        with _single_thread():  # matrices this small lose more to BLAS threads than they gain
+            hidden = self._forward(ids)
+        vector = hidden.mean(0)
+        return vector / max(float(np.linalg.norm(vector)), 1e-12)
+
+    def _forward(self, ids: np.ndarray) -> np.ndarray:
+        w, n = self.w, len(ids)
+        x = (
+            w["embeddings.word_embeddings.weight"][ids]
+            + w["embeddings.position_embeddings.weight"][:n]
+            + w["embeddings.token_type_embeddings.weight"][0]
+        )
+        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"],
+                        self.eps)  # fmt: skip
+        dim = x.shape[1]
+        head_dim = dim // self.heads
+        scale = np.float32(1.0 / np.sqrt(head_dim))
+        for i in range(self.layers):
+            p = f"encoder.layer.{i}."
+
+            def dense(h, name, p=p):
+                return h @ w[p + name + ".weight"].T + w[p + name + ".bias"]
+
+            def split(h):
+                return h.reshape(n, self.heads, head_dim).transpose(1, 0, 2)
+
+            q = split(dense(x, "attention.self.query"))
+            k = split(dense(x, "attention.self.key"))
+            v = split(dense(x, "attention.self.value"))
+            scores = (q @ k.transpose(0, 2, 1)) * scale
+            scores -= scores.max(-1, keepdims=True)
+            probs = np.exp(scores)
+            probs /= probs.sum(-1, keepdims=True)
+            context = (probs @ v).transpose(1, 0, 2).reshape(n, dim)
+            x = _layer_norm(x + dense(context, "attention.output.dense"),
+                            w[p + "attention.output.LayerNorm.weight"],
+                            w[p + "attention.output.LayerNorm.bias"], self.eps)  # fmt: skip
+            inner = _gelu(dense(x, "intermediate.dense"))
+            x = _layer_norm(x + dense(inner, "output.dense"), w[p + "output.LayerNorm.weight"],
+                            w[p + "output.LayerNorm.bias"], self.eps)  # fmt: skip
+        return x
+
+
+_limiter = None
+
+
+def _single_thread():
+    """A context in which NumPy's BLAS uses one thread."""
+    global _limiter
+    if _limiter is None:
+        from threadpoolctl import ThreadpoolController
+
+        _limiter = ThreadpoolController()
+    return _limiter.limit(limits=1, user_api="blas")
+
+
+def _max_tokens(folder: Path) -> int:
+    try:
+        config = json.loads((folder / "sentence_bert_config.json").read_text())
+        return int(config.get("max_seq_length", 256))
+    except (OSError, ValueError):
+        return 256

@@ -1,0 +1,213 @@
+"""What a question asks for: the kind of answer, the noun it names, its focus words.
+
+"Which airline announced a deal to buy Spirit Airlines?" asks for an organisation (kind
+``organization``) that is an *airline* (the head noun); "How many hot dogs did Joey Chestnut
+devour?" for a number of *hot dogs*; "Have Nujaba and ... suspended their operations?" for a
+yes or a no. The rules read the question's grammar (spaCy's tags), never particular topics.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.text import content_words
+
+PLACE = frozenset({"GPE", "LOC", "FAC"})
+PERSON = frozenset({"PERSON"})
+ORG = frozenset({"ORG"})
+AGENT = frozenset({"PERSON", "ORG", "NORP", "GPE"})
+THING = frozenset({
+    "PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW",
+    "LANGUAGE",
+})  # fmt: skip
+COUNT = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
+MONEY = frozenset({"MONEY"})
+PERCENT = frozenset({"PERCENT"})
+WHEN = frozenset({"DATE", "TIME"})
+SPAN = frozenset({"DATE", "TIME", "CARDINAL", "QUANTITY"})
+
+# Nouns that say what category of thing a "which/what <noun>" question wants.
+_PLACE_NOUNS = {
+    "country", "nation", "state", "city", "town", "region", "continent", "island", "county",
+    "province", "capital", "neighborhood", "village", "port", "airport", "park", "place", "area",
+    "location", "territory", "district", "border", "sea", "ocean", "river", "lake", "mountain",
+    "destination", "venue", "stadium", "site",
+}  # fmt: skip
+_ORG_NOUNS = {
+    "company", "firm", "airline", "team", "band", "group", "university", "college", "school",
+    "organization", "organisation", "agency", "network", "brand", "retailer", "bank",
+    "automaker", "carrier", "club", "party", "chain", "manufacturer", "league", "startup",
+    "studio", "publication", "newspaper", "outlet", "store", "restaurant", "militia",
+    "faction", "coalition", "bloc", "union", "department", "ministry", "court", "committee",
+    "government", "administration", "service", "platform", "app", "website", "corporation",
+}  # fmt: skip
+_PERSON_NOUNS = {
+    "person", "man", "woman", "singer", "player", "actor", "actress", "leader", "politician",
+    "president", "rapper", "star", "author", "artist", "musician", "athlete", "official", "ceo",
+    "executive", "judge", "senator", "governor", "lawmaker", "minister", "candidate", "director",
+    "coach", "host", "comedian", "celebrity", "billionaire", "founder", "journalist",
+    "spokesman", "spokeswoman", "spokesperson", "commander", "general", "chief", "king",
+    "queen", "prince", "princess", "pope", "mayor", "secretary", "chancellor", "premier",
+    "investor", "scientist", "doctor", "officer", "suspect", "victim", "winner", "owner",
+}  # fmt: skip
+_TIME_NOUNS = {"year", "day", "date", "month", "time", "season", "week", "decade", "century"}
+_AUXILIARIES = {
+    "is", "are", "was", "were", "do", "does", "did", "has", "have", "had", "can", "could",
+    "will", "would", "should", "shall", "may", "might", "must",
+}  # fmt: skip
+_WH = {"who", "whom", "whose", "what", "which", "when", "where", "why", "how"}
+_NEGATIONS = {"not", "n't", "never", "no"}
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The shape of the answer a question wants."""
+
+    kind: str  # see ``analyze``
+    labels: frozenset[str]  # entity labels an answer phrase may carry (empty: any phrase)
+    head: str = ""  # the noun the answer is, or counts ("airline", "hot dogs"), lower case
+    focus: tuple[str, ...] = ()  # the question's content words, lower case, in order
+    verb: str = ""  # lemma of the question's main verb ("claim", "suspend")
+    negated: bool = False
+    modifiers: tuple[str, ...] = ()  # names qualifying the head ("Iranian" soldiers), lower
+    variety: bool = False  # "what kind/type of X": the answer qualifies X ("drone" attack)
+    subject: bool = False  # the answer is the doer ("Who claimed ...", "Which group announced")
+
+    @property
+    def wants_phrase(self) -> bool:
+        return self.kind not in ("yesno", "reason", "manner", "clause")
+
+
+def analyze(question: str) -> Frame:
+    """The frame of ``question``: kind, labels, head noun, focus words, main verb."""
+    from assistant.nlp import parse
+
+    doc = parse([question])[0]
+    # "X happened this week. Which Y ...?": the last sentence asks
+    breaks = [m.end() for m in re.finditer(r"[.!?]\s+(?=[\"“‘']?[A-Z])", question)]
+    asked_from = breaks[-1] if breaks else 0
+    tokens = [t for t in doc if not t.is_punct and t.idx >= asked_from]
+    lower = [t.lower_ for t in tokens]
+    focus = tuple(content_words(question))
+    verbs = [t for t in tokens if t.pos_ == "VERB" and t.lower_ not in _AUXILIARIES]
+    root = next((t for t in verbs if t.dep_ == "ROOT"), verbs[0] if verbs else None)
+    verb = root.lemma_.lower() if root is not None else ""
+    negated = any(w in _NEGATIONS for w in lower)
+
+    def frame(kind: str, labels: frozenset[str], head: str = "", variety: bool = False) -> Frame:
+        modifiers: list[str] = []
+        if head:
+            at = next((t.i for t in tokens if t.lemma_.lower() == head), None)
+            if at is not None:
+                for t in doc[max(at - 3, 0) : at]:
+                    if t.text[:1].isupper() and t.pos_ in ("PROPN", "ADJ") and t.i > 0:
+                        modifiers.append(t.lower_)
+        return Frame(kind, labels, head, focus, verb, negated, tuple(modifiers), variety,
+                     _asks_subject(tokens, wh))  # fmt: skip
+
+    wh = next((i for i, w in enumerate(lower) if w in _WH), None)
+    if wh is None or (lower and lower[0] in _AUXILIARIES and wh > 2):
+        if lower and lower[0] in _AUXILIARIES:
+            return frame("yesno", frozenset())
+        return frame("other", frozenset())
+    word = lower[wh]
+    nxt = lower[wh + 1] if wh + 1 < len(lower) else ""
+    if word == "how":
+        if nxt in ("many", "much"):
+            after = tokens[wh + 2] if wh + 2 < len(tokens) else None
+            head = _head_noun(tokens, wh + 1) if after is not None and after.pos_ in (
+                "NOUN", "ADJ") else ""  # fmt: skip
+            money = nxt == "much" and (not head or head in ("money", "cash", "funding"))
+            if money or re.search(
+                r"\b(cost|pay|paid|fine|fined|price|worth|spend|spent|"
+                r"raise|raised|sell|sold|charge|earn|owe)\b",
+                question.lower(),
+            ):
+                return frame("money", MONEY | frozenset({"CARDINAL"}), head)
+            return frame("number", COUNT, head)
+        if nxt == "old":
+            return frame("age", frozenset({"DATE", "CARDINAL"}), "age")
+        if nxt in ("long", "soon"):
+            return frame("duration", SPAN)
+        if nxt in ("far", "tall", "big", "large", "high", "deep", "fast", "often"):
+            return frame("number", COUNT, nxt)
+        return frame("manner", frozenset())
+    if word == "why":
+        return frame("reason", frozenset())
+    if word == "when":
+        return frame("date", WHEN)
+    if word == "where":
+        return frame("place", PLACE)
+    if word in ("who", "whom", "whose"):
+        return frame("agent", AGENT)
+    # which / what
+    if word == "what" and wh > 0 and lower[wh - 1] in ("do", "does", "did", "doing"):
+        return frame("clause", frozenset())  # "the IRS will do what?"
+    head = _head_noun(tokens, wh)
+    if not head and nxt in ("is", "are", "was", "were"):  # "what is the largest bloc ..."
+        head = _head_noun(tokens, wh + 1)
+    if head in ("percent", "percentage", "share", "proportion", "rate"):
+        return frame("percent", PERCENT | COUNT, head)
+    if head in ("number", "amount", "total", "count", "figure", "sum", "price", "cost"):
+        return frame("number", COUNT, head)
+    if head in ("name", "type", "kind", "sort", "brand") and "of" in lower[wh + 1 : wh + 6]:
+        inner = _head_noun(tokens, lower.index("of", wh + 1))
+        if inner:
+            if head == "name":
+                return frame(*_category(inner), inner)
+            return frame("entity", THING, inner, variety=head in ("type", "kind", "sort"))
+    if head:
+        kind, labels = _category(head)
+        return frame(kind, labels, head)
+    if word == "what" and nxt in _AUXILIARIES - {"is", "are", "was", "were"}:
+        return frame("clause", frozenset())  # "what did X say / urge / do?"
+    if re.search(r"\bwhat (caused|led|prompted|triggered|sparked)\b", question.lower()):
+        return frame("reason", frozenset())
+    return frame("entity", THING)
+
+
+def _asks_subject(tokens, wh: int | None) -> bool:
+    """Is the wh-phrase the subject of a finite verb ("Who claimed", "Which group announced")?"""
+    if wh is None:
+        return False
+    for t in tokens[wh + 1 : wh + 6]:
+        if t.tag_ in ("VBD", "VBZ", "VBP") and t.lower_ not in _AUXILIARIES:
+            return True
+        if t.pos_ not in ("NOUN", "PROPN", "ADJ", "ADV", "DET"):
+            return False
+    return False
+
+
+def _category(noun: str) -> tuple[str, frozenset[str]]:
+    last = noun.split()[-1]
+    if last in _TIME_NOUNS:
+        return "date", WHEN
+    if last in _PLACE_NOUNS:
+        return "place", PLACE
+    if last in _ORG_NOUNS:
+        return "organization", ORG | frozenset({"PRODUCT", "NORP"})
+    if last in _PERSON_NOUNS:
+        return "person", PERSON
+    return "entity", THING
+
+
+def _head_noun(tokens, at: int) -> str:
+    """The noun the word at ``at`` (a wh-word, "many", "of") governs, as a lemma:
+    "which wildly popular show" -> "show", "how many hot dogs" -> "dog",
+    "which island nation" -> "nation"."""
+    word = tokens[at] if at < len(tokens) else None
+    if word is not None and word.dep_ == "det" and word.head.pos_ == "NOUN" \
+            and word.head.i > word.i:  # fmt: skip
+        return word.head.lemma_.lower()
+    head = ""
+    for t in tokens[at + 1 : at + 7]:
+        if t.pos_ in ("NOUN", "PROPN"):
+            head = t.lemma_.lower()
+            continue
+        if head:
+            break
+        if t.pos_ in ("ADV", "DET", "ADJ", "NUM") or t.tag_ == "VBN":
+            continue
+        break
+    return head

@@ -1,0 +1,798 @@
+"""Reading: from retrieved passages to the answer phrase and the sentences that support it.
+
+1. Every sentence of the retrieved passages is scored cheaply: its meaning against the
+   question (the sentence vectors stored at ingest), the question's focus words it contains
+   (exactly or by meaning), the focus its passage and headline cover, the passage's rank and
+   whether it holds anything of the asked kind (a number, a name, a date).
+2. The best few full sentences (never headings, captions or bylines) are parsed. Phrases of
+   the asked kind are taken from them (names, numbers with their unit, dates, noun phrases,
+   clauses) and scored by how tightly they bind to the question's focus words in the parse,
+   by their sentence's score, by how well their type fits and by how many articles agree.
+3. The best phrase is the answer, unless the evidence does not cover what the question is
+   about or nothing of the asked kind is bound to it: then the reader abstains.
+Yes/no questions take the polarity of the sentence that settles them; why/how questions the
+reason or manner clause.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from assistant.matching import Focus, Matcher, WordVectors, focus_of
+from assistant.questions import THING, Frame, analyze
+from assistant.settings import ReaderSettings
+from assistant.text import FUNCTION_WORDS, is_statement, words
+from assistant.types import Passage
+
+_NUMBER_WORDS = (
+    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|dozens|twenty|"
+    "thirty|forty|fifty|hundred|hundreds|thousand|thousands|million|millions|billion|trillion"
+)
+_KIND_CUES = {
+    "number": re.compile(rf"\d|\b({_NUMBER_WORDS})\b", re.IGNORECASE),
+    "money": re.compile(r"[$€£¥]|\b(dollars?|euros?|pounds?|cents?|million|billion)\b", re.I),
+    "percent": re.compile(r"%|\bper ?cent\b", re.IGNORECASE),
+    "date": re.compile(r"\b(\d{4}|january|february|march|april|may|june|july|august|september|"
+                       r"october|november|december|monday|tuesday|wednesday|thursday|friday|"
+                       r"saturday|sunday|week|month|year|today|tomorrow|soon)\b", re.I),
+}  # fmt: skip
+_KIND_CUES["age"] = _KIND_CUES["number"]
+_KIND_CUES["duration"] = _KIND_CUES["date"]
+_CAPITALIZED = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w'’&.-]*")
+_NEGATION_WORDS = {"not", "n't", "never", "no", "neither", "nor", "without"}
+_PRIMARY = {
+    "agent": {"PERSON", "ORG"},
+    "person": {"PERSON"},
+    "organization": {"ORG"},
+    "place": {"GPE", "LOC", "FAC"},
+    "date": {"DATE"},
+    "number": {"CARDINAL", "QUANTITY"},
+    "money": {"MONEY"},
+    "percent": {"PERCENT"},
+    "age": {"DATE", "CARDINAL"},
+    "duration": {"DATE", "TIME"},
+}
+
+
+@dataclass
+class Sentence:
+    """One sentence of a retrieved passage, with what the reader found out about it."""
+
+    passage: Passage
+    rank: int
+    start: int  # offsets in the article
+    end: int
+    text: str
+    vector: np.ndarray | None = None
+    words: list[str] = field(default_factory=list)
+    statement: bool = True
+    dense: float = 0.0
+    lexical: float = 0.0
+    context: float = 0.0
+    score: float = 0.0
+
+
+@dataclass
+class Phrase:
+    """A possible answer inside a sentence."""
+
+    text: str
+    label: str
+    sentence: Sentence
+    binding: float = 0.0
+    fit: float = 0.0
+    votes: float = 0.0
+    headline: float = 0.0
+    score: float = 0.0
+
+    @property
+    def key(self) -> str:
+        return normal(self.text)
+
+
+@dataclass
+class Reading:
+    """What the reader concluded: the answer (or an abstention) and its evidence."""
+
+    frame: Frame
+    abstained: bool
+    answer: str = ""  # the answer without markers: "The Islamic Resistance in Iraq"
+    short_answer: str | None = None
+    evidence: list[Sentence] = field(default_factory=list)  # best first; [0] supports answer
+    reason: str = ""  # why the reader abstained
+    confidence: float = 0.0
+    sentences: list[Sentence] = field(default_factory=list, repr=False)  # all, ranked
+    phrases: list[Phrase] = field(default_factory=list, repr=False)  # all, ranked
+
+
+def normal(text: str) -> str:
+    """A phrase for comparing: lower case, no leading article, possessive or punctuation."""
+    text = re.sub(r"^(the|a|an)\s+", "", text.strip(), flags=re.IGNORECASE)
+    text = re.sub(r"['’]s\b", "", text.lower())
+    text = re.sub(r"(?<=\d)[,.](?=\d{3}\b)", "", text)  # 11,000 -> 11000
+    return " ".join(re.sub(r"[^\w\s]", " ", text).split())
+
+
+def warm_up() -> None:
+    """Load the parser now rather than on the first question."""
+    from assistant.nlp import pipeline
+
+    pipeline()
+
+
+def read(resolved, passages: list[Passage], query_vector: np.ndarray, local, embedder,
+         settings: ReaderSettings) -> Reading:  # fmt: skip
+    """Read ``passages`` for the answer to the resolved question."""
+    frame = analyze(resolved.question)
+
+    def idf(term: str) -> float:
+        return local.idf(term, settings.idf_prior_docs)
+
+    focus = focus_of(resolved.question, idf, resolved.referents, settings.referent_weight,
+                     frame.head)  # fmt: skip
+    matcher = Matcher(focus, _word_vectors(embedder), settings.soft_match_min,
+                      settings.soft_match_weight)  # fmt: skip
+    sentences = _sentences(passages, resolved.previous_quotes)
+    if not sentences or not focus.stems:
+        return Reading(frame, True, reason="nothing retrieved")
+    _score_sentences(sentences, frame, focus, matcher, query_vector, settings)
+    ranked = sorted((s for s in sentences if s.statement), key=lambda s: -s.score)
+    reading = _conclude(frame, ranked, matcher, settings, resolved)
+    reading.sentences = ranked
+    return reading
+
+
+def _conclude(frame: Frame, ranked: list[Sentence], matcher: Matcher, cfg: ReaderSettings,
+              resolved) -> Reading:  # fmt: skip
+    if not ranked:
+        return Reading(frame, True, reason="no full sentence in the evidence")
+    if max(s.context for s in ranked[: cfg.parse_top]) < cfg.min_context:
+        return Reading(frame, True, evidence=ranked[:1], confidence=ranked[0].context,
+                       reason="the articles do not cover what the question is about")  # fmt: skip
+    if frame.kind == "yesno":
+        return _yes_no(frame, ranked[: cfg.phrase_top], matcher, cfg)
+    from assistant.nlp import parse
+
+    top = ranked[: cfg.parse_top]
+    docs = parse([s.text for s in top], [(s.passage.article_id, s.start, s.end) for s in top])
+    if frame.wants_phrase:
+        _rerank(frame, top, docs, resolved, cfg)
+        order = sorted(range(len(top)), key=lambda i: -top[i].score)
+        top, docs = [top[i] for i in order], [docs[i] for i in order]
+        ranked[: len(top)] = top
+    top, docs = top[: cfg.phrase_top], docs[: cfg.phrase_top]
+    if frame.kind in ("reason", "manner", "clause"):
+        return _clause(frame, top, docs, matcher, cfg)
+    phrases = sorted(_phrases(frame, top, docs, matcher, cfg, resolved, ranked),
+                     key=lambda p: -p.score)  # fmt: skip
+    unbound = f"no {frame.kind} bound to the question in the evidence"
+    if not phrases:
+        return Reading(frame, True, evidence=top[:1], confidence=top[0].score, reason=unbound)
+    chosen = _fuller(phrases[0], phrases, cfg)
+    if chosen.binding < cfg.min_binding or chosen.score < cfg.min_answer:
+        return Reading(frame, True, evidence=[chosen.sentence], confidence=chosen.score,
+                       reason=unbound, phrases=phrases)  # fmt: skip
+    evidence = [chosen.sentence] + [s for s in ranked if s is not chosen.sentence]
+    return Reading(frame, False, answer=_answer_phrase(chosen, frame), short_answer=chosen.text,
+                   evidence=evidence[: cfg.evidence_sentences], confidence=chosen.score,
+                   phrases=phrases)  # fmt: skip
+
+
+def _fuller(chosen: Phrase, phrases: list[Phrase], cfg: ReaderSettings) -> Phrase:
+    """The fullest form of the chosen name among the candidates: "JetBlue" -> "JetBlue
+    Airways", "United" -> "United Airlines" (news gives the full name once, then shortens)."""
+    needle = f" {chosen.key} "
+    longer = [p for p in phrases if p is not chosen and needle in f" {p.key} "
+              and len(p.key.split()) <= len(chosen.key.split()) + 3
+              and p.score >= cfg.fuller_ratio * chosen.score]  # fmt: skip
+    if not longer:
+        return chosen
+    fuller = max(longer, key=lambda p: p.score)
+    if f" {fuller.key} " in f" {normal(chosen.sentence.text)} ":  # cite the chosen sentence
+        return Phrase(fuller.text, fuller.label, chosen.sentence, chosen.binding, fuller.fit,
+                      max(fuller.votes, chosen.votes), max(fuller.headline, chosen.headline),
+                      max(fuller.score, chosen.score))  # fmt: skip
+    return fuller
+
+
+def _rerank(frame: Frame, top: list[Sentence], docs, resolved, cfg: ReaderSettings) -> None:
+    """Second look at the parsed sentences: does each name something of the asked kind that
+    the question does not (a place for "where"), and do other sentences name the same thing?"""
+    question_words = set(words(resolved.question))
+    primary = _PRIMARY.get(frame.kind, THING)
+    allowed = frame.labels or THING
+    found: list[set[str]] = []
+    for doc in docs:
+        names = set()
+        for ent in doc.ents:
+            content = [w for w in words(ent.text) if w not in FUNCTION_WORDS]
+            if ent.label_ in allowed and content and not all(w in question_words for w in content):
+                names.add((normal(ent.text), ent.label_ in primary))
+        found.append(names)
+    votes: dict[str, float] = {}
+    for sentence, names in zip(top, found, strict=True):
+        for name, _ in names:
+            votes[name] = votes.get(name, 0.0) + sentence.score
+    most = max(votes.values(), default=0.0) or 1.0
+    for sentence, names in zip(top, found, strict=True):
+        kind = 1.0 if any(p for _, p in names) else (cfg.secondary_fit if names else -1.0)
+        agreement = max((votes[n] for n, _ in names), default=0.0) / most
+        sentence.score += (cfg.w_type * kind + cfg.w_agreement * agreement
+                           + (cfg.w_lead if sentence.start < cfg.lead_chars else 0.0))  # fmt: skip
+
+
+_VECTORS: dict[int, WordVectors | None] = {}
+
+
+def _word_vectors(embedder) -> WordVectors | None:
+    """One word-vector cache per embedder (the cache is what makes soft matching cheap)."""
+    if id(embedder) not in _VECTORS:
+        _VECTORS[id(embedder)] = WordVectors(embedder) if embedder.word_vectors is not None \
+            else None  # fmt: skip
+    return _VECTORS[id(embedder)]
+
+
+def _sentences(passages: list[Passage], previous: tuple[str, ...]) -> list[Sentence]:
+    seen: set[tuple[str, int]] = set()
+    out: list[Sentence] = []
+    said = {" ".join(q.split()) for q in previous}
+    for rank, passage in enumerate(passages):
+        vectors = passage.sentence_vectors
+        for i, (start, end) in enumerate(passage.sentence_spans):
+            key = (passage.article_id, start)
+            text = passage.text[start - passage.start : end - passage.start]
+            if key in seen or not text.strip():
+                continue
+            seen.add(key)
+            vector = vectors[i] if vectors is not None and i < len(vectors) else None
+            out.append(
+                Sentence(
+                    passage,
+                    rank,
+                    start,
+                    end,
+                    text,
+                    vector,
+                    words(text),
+                    is_statement(text) and " ".join(text.split()) not in said,
+                )
+            )
+    return out
+
+
+def _score_sentences(sentences: list[Sentence], frame: Frame, focus: Focus, matcher: Matcher,
+                     query_vector: np.ndarray, cfg: ReaderSettings) -> None:  # fmt: skip
+    best_by_passage: dict[str, np.ndarray] = {}
+    for s in sentences:
+        s.lexical, per_word = matcher.coverage(s.words)
+        key = s.passage.chunk_id
+        if key not in best_by_passage:
+            _, title_best = matcher.coverage(words(s.passage.title))
+            _, text_best = matcher.coverage(words(s.passage.text))
+            best_by_passage[key] = np.maximum(title_best, text_best)
+        s.context = focus.share(np.maximum(best_by_passage[key], per_word), own_only=True)
+        if s.vector is not None and query_vector is not None:
+            s.dense = float(np.dot(s.vector, query_vector))
+    top_rank = max((s.passage.score for s in sentences), default=0.0) or 1.0
+    cue = _KIND_CUES.get(frame.kind)
+    question_words = set(frame.focus)
+    for s in sentences:
+        if cue is not None:
+            has_kind = bool(cue.search(s.text))
+        elif frame.labels:
+            has_kind = any(w.lower() not in question_words for w in _CAPITALIZED.findall(s.text))
+        else:
+            has_kind = True
+        s.score = (cfg.w_dense * s.dense + cfg.w_lexical * s.lexical + cfg.w_context * s.context
+                   + cfg.w_passage * s.passage.score / top_rank
+                   + (cfg.w_kind if has_kind else 0.0))  # fmt: skip
+
+
+# --- phrases of the asked kind ---
+
+
+def _phrases(frame: Frame, top: list[Sentence], docs, matcher: Matcher, cfg: ReaderSettings,
+             resolved, ranked: list[Sentence]) -> list[Phrase]:  # fmt: skip
+    """Candidate answers of the asked kind, one per distinct phrase, scored.
+
+    A phrase comes from the parsed best sentences, or from the headline of their article
+    ("'Squid Game': Netflix green lights season 2" names what the sentence calls "the show").
+    Its score adds its best occurrence's sentence score and binding, its type fit, the share of
+    the best sentences (by score) that name it, and whether a headline does."""
+    question_words = set(words(resolved.question)) | set(resolved.referents)
+    bylines = {normal(s.passage.source.rsplit(".", 1)[0]) for s in top if s.passage.source}
+    best_score = top[0].score or 1.0
+    found: dict[str, Phrase] = {}
+    named_by: dict[str, dict[str, float]] = {}  # phrase -> sentence -> its score
+
+    def admissible(span) -> bool:
+        key = normal(span.text)
+        content = [w for w in words(span.text) if w not in FUNCTION_WORDS]
+        if not key or key in bylines or not content:
+            return False
+        if all(w in question_words for w in content) or span.root.lower_ in question_words:
+            return False  # the question already names it ("Vin Scully" -> "Vincent Scully")
+        return not (
+            frame.modifiers and frame.kind in ("number", "age") and _clashes(span, frame, matcher)
+        )  # "three US soldiers" vs Iranian ones
+
+    def offer(span, label, fit, sentence, doc, headline=False) -> None:
+        scores = matcher.word_scores([t.lower_ for t in doc])
+        phrase = Phrase(phrase_text(span, frame), label, sentence, fit=fit,
+                        headline=1.0 if headline else 0.0)  # fmt: skip
+        phrase.binding = _binding(span, doc, scores, matcher.focus, frame, cfg)
+        naming = named_by.setdefault(phrase.key, {})  # sentences naming it, by score
+        naming[f"{sentence.passage.article_id}:{sentence.start}"] = sentence.score
+        local = cfg.w_support * sentence.score / best_score + cfg.w_binding * phrase.binding
+        old = found.get(phrase.key)
+        if old is not None and headline and not old.headline:
+            old.headline = 1.0  # the headline confirms a phrase a sentence already names
+            return
+        if old is None or local > old.score or (old.headline and not headline):
+            phrase.score = local
+            if old is not None:
+                phrase.fit = max(fit, old.fit)
+                phrase.headline = max(phrase.headline, old.headline)
+            found[phrase.key] = phrase
+        else:
+            old.fit = max(old.fit, fit)
+            old.headline = max(old.headline, phrase.headline)
+
+    for sentence, doc in zip(top, docs, strict=True):
+        for span, label, fit in _candidates(frame, doc, cfg):
+            if admissible(span):
+                offer(span, label, fit, sentence, doc)
+    _from_headlines(frame, top, ranked, admissible, offer, cfg)
+    total = sum(s.score for s in top) or 1.0
+    for p in found.values():
+        p.votes = min(1.0, sum(named_by[p.key].values()) / total)
+        p.score = (cfg.w_support * p.sentence.score / best_score + cfg.w_binding * p.binding
+                   + cfg.w_fit * p.fit + cfg.w_votes * p.votes
+                   + cfg.w_headline * p.headline)  # fmt: skip
+    return list(found.values())
+
+
+_PUBLISHER = re.compile(r"\s+[-|–—]\s+[A-Z][\w.&' ]{0,30}$")
+
+
+def headline_of(title: str) -> str:
+    """A title without its publisher suffix ("... season 2 - CNN" -> "... season 2")."""
+    return _PUBLISHER.sub("", title.strip())
+
+
+def _from_headlines(frame, top, ranked, admissible, offer, cfg) -> None:
+    """Names in the headlines of the best sentences' articles, bound within the headline and
+    cited with the article's sentence that names them (or its best one)."""
+    from assistant.nlp import parse
+
+    articles: dict[str, Sentence] = {}
+    for s in top:
+        articles.setdefault(s.passage.article_id, s)
+    titles = [headline_of(s.passage.title) for s in articles.values()]
+    docs = parse(titles, [(a, -1, -1) for a in articles])
+    for (article_id, best), doc in zip(articles.items(), docs, strict=True):
+        opening = doc.text.rstrip("…. ")
+        if not opening or any(opening in s.passage.text for s in ranked if s.passage.article_id
+                              == article_id):  # fmt: skip
+            continue  # no headline of its own: the title is the article's first sentence
+        for span, label, fit in _candidates(frame, doc, cfg, headline=True):
+            if not admissible(span):
+                continue
+            key = normal(phrase_text(span, frame))
+            naming = [s for s in ranked if s.passage.article_id == article_id
+                      and f" {key} " in f" {normal(s.text)} "]  # fmt: skip
+            offer(span, label, fit, naming[0] if naming else best, doc, headline=True)
+
+
+def _candidates(frame: Frame, doc, cfg: ReaderSettings, headline: bool = False):
+    """``(span, label, type fit)`` of the phrases in ``doc`` that could answer ``frame``.
+
+    Names of another type than preferred stay candidates at a lower fit: the small model
+    often calls an organisation a person ("Kataib Hezbollah") or a place an organisation."""
+    primary = _PRIMARY.get(frame.kind, THING)
+    labels = (frame.labels or THING) | (THING if primary <= THING else frozenset())
+    taken: set[int] = set()
+    named = {i for ent in doc.ents for i in range(ent.start, ent.end)}
+    for ent in doc.ents:
+        if ent.label_ in primary:
+            yield ent, ent.label_, 1.0
+        elif ent.label_ in labels:
+            yield ent, ent.label_, cfg.secondary_fit
+        else:
+            continue
+        taken.update(range(ent.start, ent.end))
+    if frame.kind == "age":  # "a 17-year-old", "aged 17", "Mack Rutherford, 17,"
+        for match in _AGE.finditer(doc.text):
+            group = next(g for g in (1, 2, 3) if match.group(g))
+            span = doc.char_span(match.start(group), match.end(group), alignment_mode="expand")
+            if span is not None:
+                yield span, "AGE", 1.0
+    if frame.kind in ("number", "age"):
+        for token in doc:
+            if token.like_num and token.i not in taken:
+                yield doc[token.i : token.i + 1], "NUM", cfg.secondary_fit
+    if frame.variety and frame.head:  # "what kind of attack": the words qualifying "attack"
+        for token in doc:
+            if token.lemma_.lower() == frame.head:
+                mods = [c for c in token.lefts if c.dep_ in ("compound", "amod", "nmod")]
+                if mods:
+                    yield doc[mods[0].i : mods[-1].i + 1], "MOD", 1.0
+    if frame.kind in ("agent", "person", "organization", "place", "entity"):
+        for chunk in doc.noun_chunks:  # names spaCy did not tag ("the Co-ordination Framework")
+            if chunk.root.pos_ == "PROPN" and not set(range(chunk.start, chunk.end)) & named:
+                start = chunk.start + (1 if chunk[0].pos_ == "DET" else 0)
+                taken.update(range(chunk.start, chunk.end))
+                yield doc[start : chunk.end], "PROPN", cfg.noun_phrase_fit
+    if frame.kind in ("agent", "person", "organization"):
+        # "Shiite lawmakers told ...", "confirmed by an Iraqi politician", "met militants"
+        for chunk in doc.noun_chunks:
+            start = chunk.start + (1 if chunk[0].pos_ == "DET" else 0)
+            described = chunk.end - start >= 2  # "Shiite lawmakers", not "the network"
+            role = (
+                _is_subject(chunk)
+                if frame.subject
+                else (chunk.root.dep_ == "dobj" and chunk.root.head.lemma_.lower() == frame.verb)
+            )
+            if chunk.root.pos_ == "NOUN" and described and role and not (
+                    set(range(chunk.start, chunk.end)) & taken):  # fmt: skip
+                yield doc[start : chunk.end], "NP", cfg.common_noun_fit
+    if frame.kind == "entity":
+        for chunk in doc.noun_chunks:
+            if chunk.root.pos_ == "PRON" or set(range(chunk.start, chunk.end)) & taken:
+                continue
+            start = chunk.start + (1 if chunk[0].pos_ == "DET" else 0)
+            if start < chunk.end:
+                yield doc[start : chunk.end], "NP", cfg.noun_phrase_fit
+        for match in re.finditer(r"[\"“]([^\"”]{2,80})[\"”]", doc.text):
+            span = doc.char_span(match.start(1), match.end(1), alignment_mode="expand")
+            if span is not None:
+                yield span, "QUOTE", cfg.noun_phrase_fit
+
+
+def _binding(span, doc, scores: np.ndarray, focus: Focus, frame: Frame,
+             cfg: ReaderSettings) -> float:  # fmt: skip
+    """Focus words near the phrase in the parse, weighted by rarity and closeness; plus a
+    bonus when the phrase names the noun the question asks for ("the port of Haifa")."""
+    distances = _tree_distances(doc, span.root.i)
+    inside = set(range(span.start, span.end))
+    total = matched = 0.0
+    for i, weight in enumerate(focus.weights):
+        if focus.category[i]:
+            continue  # the category noun: handled below
+        best = strength = 0.0
+        for j in np.flatnonzero(scores[i]):
+            if j in inside:
+                continue
+            close = scores[i, j] * cfg.binding_decay ** max(distances[j] - 1, 0)
+            if close > best:
+                best, strength = close, scores[i, j]
+        total += weight * best
+        matched += weight * strength
+    # how close the phrase sits to the focus words its sentence has (coverage is scored apart)
+    bound = total / matched if matched else 0.0
+    if frame.head:
+        heads = [t for t in doc if t.lemma_.lower() == frame.head and t.i not in inside]
+        head_close = max((_naming(span, t, distances, cfg) for t in heads), default=0.0)
+        bound = min(1.0, bound + cfg.head_share * head_close)
+    if frame.subject and not _is_subject(span):
+        bound *= cfg.role_mismatch
+    if _other_predicate(span, doc, frame):
+        bound *= cfg.verb_mismatch
+    return bound
+
+
+_LIGHT_VERBS = {"be", "have", "do", "say", "make", "get", "take", "go", "come", "give"}
+
+
+def _other_predicate(span, doc, frame: Frame) -> bool:
+    """The sentence has the question's verb, but the phrase belongs to another verb ("killed
+    three soldiers and wounded about 40": 40 is not a number killed)."""
+    if not frame.verb or frame.verb in _LIGHT_VERBS:
+        return False
+    if not any(t.lemma_.lower() == frame.verb for t in doc):
+        return False
+    verb = span.root
+    while verb.pos_ not in ("VERB", "AUX") and verb.head.i != verb.i:
+        verb = verb.head
+    if verb.pos_ not in ("VERB", "AUX") or verb.lemma_.lower() == frame.verb:
+        return False
+    # the question's verb may govern this one, or be governed by it ("announced that it was
+    # suspending"), but not as a coordinated verb ("killed three and wounded 40")
+    if any(t.lemma_.lower() == frame.verb for t in _clause_of(verb)):
+        return False
+    while verb.dep_ != "conj" and verb.head.i != verb.i:
+        verb = verb.head
+        if verb.lemma_.lower() == frame.verb:
+            return False
+    return True
+
+
+def _clause_of(verb):
+    """The tokens of a verb's clause, without the clauses coordinated with it."""
+    stack, out = [verb], []
+    while stack:
+        token = stack.pop()
+        out.append(token)
+        stack.extend(c for c in token.children if c.dep_ != "conj")
+    return out
+
+
+def _naming(span, head, distances: list[int], cfg: ReaderSettings) -> float:
+    """How surely the phrase names the head noun: "the port of Haifa", "JetBlue, the airline"
+    and "the Haifa port" name it; "the Mediterranean port" describes it; "Israel's port"
+    owns it."""
+    root = span.root
+    if root.head.i == head.i:
+        return {"poss": 0.0, "amod": cfg.describing_fit}.get(root.dep_, 1.0)
+    if root.dep_ == "pobj" and root.head.lower_ == "of" and root.head.head.i == head.i:
+        # "the port of Haifa" names a place; "a commander of the IRGC" is an affiliation
+        return 1.0 if root.ent_type_ in ("GPE", "LOC", "FAC") else cfg.describing_fit
+    return cfg.binding_decay ** max(distances[head.i] - 1, 0)
+
+
+def _is_subject(span) -> bool:
+    """The phrase does what its clause says: an active subject, or "by X" in a passive."""
+    root = span.root
+    if root.dep_ in ("nsubj", "csubj"):
+        return True
+    if root.dep_ == "pobj" and root.head.dep_ == "agent":
+        return True
+    if root.dep_ in ("appos", "conj") and root.head.dep_ in ("nsubj", "csubj"):
+        return True
+    return False
+
+
+def _tree_distances(doc, origin: int) -> list[int]:
+    """Edges between ``origin`` and every token of ``doc`` in its dependency tree."""
+    far = len(doc) + 1
+    distance = [far] * len(doc)
+    distance[origin] = 0
+    queue = [origin]
+    while queue:
+        i = queue.pop(0)
+        token = doc[i]
+        for other in [token.head, *token.children]:
+            if distance[other.i] == far:
+                distance[other.i] = distance[i] + 1
+                queue.append(other.i)
+    return distance
+
+
+def _clashes(span, frame: Frame, matcher: Matcher) -> bool:
+    """The phrase's noun carries names other than those the question's head carries."""
+    noun = span.root.head if span.root.dep_ in ("nummod", "quantmod") else span.root
+    named = [t.lower_ for t in noun.lefts if t.text[:1].isupper() and t.i != noun.i]
+    if not named:
+        return False
+    scores = Matcher(focus_of(" ".join(frame.modifiers), lambda _: 1.0), matcher.vectors,
+                     matcher.soft_min, 1.0).word_scores(named)  # fmt: skip
+    return bool(scores.size) and not (scores.max(axis=1) > 0).all()
+
+
+_AGE = re.compile(
+    r"\b(\d{1,3})[- ]years?[- ]old\b|\baged? (?:of )?(\d{1,3})\b"
+    r"|, (\d{1,3}),",
+    re.IGNORECASE,
+)
+
+_DIGITS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty".split())}  # fmt: skip
+
+
+def phrase_text(span, frame: Frame) -> str:
+    """The answer as it should read: a number with the noun it counts ("63 hot dogs"), a list
+    whole ("New Jersey and Oregon"), a city with its state ("San Francisco, California"),
+    numbers in digits, without stray edges ("– Northeastern University’s")."""
+    doc = span.doc
+    start, end = span.start, span.end
+    root = span.root
+    if frame.kind in ("number", "age") and root.dep_ in ("nummod", "quantmod") \
+            and root.head.pos_ == "NOUN" and root.head.i >= end:  # fmt: skip
+        end = root.head.i + 1
+    for conj in root.conjuncts:  # "New Jersey and Oregon", "deli meat and cheese"
+        if conj.i <= root.i or conj.pos_ != root.pos_ or conj.ent_type_ != root.ent_type_:
+            continue
+        end = max(end, _ent_end(conj) if conj.ent_type_ else conj.i + 1)
+    if (
+        root.ent_type_ == "GPE"
+        and end + 1 < len(doc)
+        and doc[end].text == ","
+        and doc[end + 1].ent_type_ == "GPE"
+    ):  # "San Francisco, California"
+        end = _ent_end(doc[end + 1])
+    tokens = list(doc[start:end])
+    while tokens and (tokens[0].is_punct or tokens[0].pos_ in ("INTJ", "CCONJ")
+                      or tokens[0].lower_ in ("no", "not")):  # fmt: skip
+        tokens.pop(0)
+    while tokens and (tokens[-1].is_punct or tokens[-1].tag_ == "POS"):
+        tokens.pop()
+    if not tokens:
+        return span.text
+    text = "".join(t.text_with_ws for t in tokens[:-1]) + tokens[-1].text
+    if frame.kind in ("number", "age", "money", "duration"):
+        text = re.sub(r"\b[A-Za-z]+\b", lambda m: _DIGITS.get(m.group().lower(), m.group()), text)
+    return text
+
+
+def _ent_end(token) -> int:
+    doc = token.doc
+    for ent in doc.ents:
+        if ent.start <= token.i < ent.end:
+            return ent.end
+    return token.i + 1
+
+
+def _answer_phrase(phrase: Phrase, frame: Frame) -> str:
+    text = phrase.text
+    return text[:1].upper() + text[1:]
+
+
+# --- yes/no, why and how ---
+
+
+def _yes_no(frame: Frame, top: list[Sentence], matcher: Matcher, cfg: ReaderSettings) -> Reading:
+    """The sentence that settles it carries the question's verb (exactly or by meaning) and
+    most of its focus; its negation, against the question's, says yes or no."""
+    verb = Matcher(focus_of(frame.verb, lambda _: 1.0), matcher.vectors, matcher.soft_min,
+                   1.0) if frame.verb else None  # fmt: skip
+
+    def settles(s: Sentence) -> float:
+        has_verb = verb is None or verb.coverage(s.words)[0] > 0
+        return s.lexical + s.dense if has_verb else -1.0
+
+    best = max(top, key=settles)
+    if settles(best) < 0:
+        return Reading(frame, True, evidence=[best], confidence=best.lexical,
+                       reason="no sentence settles it")  # fmt: skip
+    if best.lexical < cfg.yesno_min_lexical:
+        return Reading(frame, True, evidence=[best], confidence=best.lexical,
+                       reason="no sentence settles it")  # fmt: skip
+    from assistant.nlp import parse
+
+    doc = parse([best.text], [(best.passage.article_id, best.start, best.end)])[0]
+    negated = any(t.lower_ in _NEGATION_WORDS or t.dep_ == "neg" for t in doc)
+    verdict = "No" if negated != frame.negated else "Yes"
+    clause = _settling_clause(doc, frame, cfg)
+    answer = f"{verdict}: {clause}" if clause else verdict
+    return Reading(frame, False, answer=answer, short_answer=verdict, evidence=[best],
+                   confidence=best.lexical)  # fmt: skip
+
+
+def _settling_clause(doc, frame: Frame, cfg: ReaderSettings) -> str:
+    """The clause of the question's verb, its long subject shortened to a pronoun:
+    "they have not announced any suspension of operations against the US"."""
+    verb = next((t for t in doc if t.lemma_.lower() == frame.verb), None)
+    if verb is None:
+        verb = next((t for t in doc if t.dep_ == "ROOT"), None)
+    if verb is None:
+        return ""
+    while verb.dep_ in ("xcomp", "ccomp", "conj") and verb.head.pos_ in ("VERB", "AUX") \
+            and not any(c.dep_.startswith("nsubj") for c in verb.children):  # fmt: skip
+        verb = verb.head
+    tokens = list(verb.subtree)
+    while tokens and (
+        tokens[0].is_punct
+        or tokens[0].is_quote
+        or (tokens[0].dep_ in ("cc", "mark", "advmod", "prep") and tokens[0].i < verb.i)
+    ):
+        drop = {t.i for t in tokens[0].subtree}
+        tokens = [t for t in tokens if t.i not in drop]
+    while tokens and (tokens[-1].is_punct or tokens[-1].is_quote):
+        tokens.pop()
+    subject = next((c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+    short = subject is not None and len(list(subject.subtree)) > 4
+    span = {t.i for t in subject.subtree} if short else set()
+    plural = short and (subject.tag_ in ("NNS", "NNPS")
+                        or any(c.dep_ == "conj" for c in subject.children))  # fmt: skip
+    parts, placed = [], False
+    for t in tokens:
+        if t.i in span:
+            if not placed:
+                parts.append("they " if plural else "it ")
+                placed = True
+            continue
+        parts.append(t.text_with_ws)
+    text = "".join(parts).strip()
+    if len(text.split()) > cfg.max_clause_words:
+        return ""
+    return text
+
+
+def _clause(frame: Frame, top: list[Sentence], docs, matcher: Matcher,
+            cfg: ReaderSettings) -> Reading:  # fmt: skip
+    """Why/how/what-did-they-say: the reason, manner or reported clause of the best sentence.
+
+    For "why", every parsed sentence offers its reason clauses; a cause ("because", "due
+    to", "to prevent" after a passive or as an adverbial clause) outweighs a mere sequence
+    ("after", "following", "amid")."""
+    options = []
+    for sentence, doc in zip(top, docs, strict=True):
+        scores = matcher.word_scores([t.lower_ for t in doc])
+        if frame.kind == "reason":
+            for span, strength in _reasons(doc):
+                options.append((sentence.score * strength, sentence, span))
+        else:
+            span = _complement(doc, _anchor(doc, scores, frame))
+            if span is not None:
+                options.append((sentence.score, sentence, span))
+            break  # the best sentence's own clause, or none
+    options = [o for o in options if len(o[2].text.split()) >= 2]
+    if not options:
+        if frame.kind == "reason":
+            return Reading(frame, True, evidence=top[:1], reason="no reason given in the evidence")
+        return Reading(frame, False, answer="", evidence=top[:3], confidence=top[0].score)
+    score, sentence, span = max(options, key=lambda o: o[0])
+    text = span.text.strip(" ,.;:")
+    if len(text.split()) > cfg.max_clause_words:
+        text = " ".join(text.split()[: cfg.max_clause_words]) + " …"
+    return Reading(frame, False, answer=text[:1].upper() + text[1:], short_answer=None,
+                   evidence=[sentence, *[s for s in top if s is not sentence]][:3],
+                   confidence=score)  # fmt: skip
+
+
+_CAUSES = {"because", "due", "since", "so"}  # "because ...", "due to ...", "so that ..."
+_SEQUENCES = {"after", "following", "amid", "as", "over"}  # often, not always, a cause
+
+
+def _reasons(doc):
+    """``(span, strength)`` of the reason clauses in ``doc``."""
+    for token in doc:
+        word = token.lower_
+        if word in _CAUSES or word in _SEQUENCES:
+            strength = 1.0 if word in _CAUSES else 0.5
+            head = token if token.dep_ == "prep" else token.head
+        elif word == "to" and token.dep_ == "aux" and token.head.pos_ == "VERB":
+            verb = token.head  # a purpose: "was made to prevent", "acted to stop"
+            passive = any(c.dep_ == "auxpass" for c in verb.head.children)
+            if verb.dep_ != "advcl" and not (verb.dep_ == "xcomp" and passive):
+                continue
+            strength, head = 1.0, verb
+        else:
+            continue
+        subtree = list(head.subtree)
+        start, end = min(token.i, subtree[0].i), subtree[-1].i + 1
+        if end - start >= 3:
+            yield doc[start:end], strength
+
+
+def _anchor(doc, scores: np.ndarray, frame: Frame):
+    """The token the clause hangs from: the verb matching the question's verb, else the verb
+    nearest the matched focus words."""
+    if frame.verb:
+        for t in doc:
+            if t.lemma_.lower() == frame.verb and t.pos_ in ("VERB", "AUX"):
+                return t
+    matched = [j for j in range(scores.shape[1]) if scores[:, j].max() > 0]
+    for j in matched:
+        token = doc[j]
+        while token.pos_ not in ("VERB", "AUX") and token.head.i != token.i:
+            token = token.head
+        if token.pos_ in ("VERB", "AUX"):
+            return token
+    return next((t for t in doc if t.dep_ == "ROOT"), doc[0])
+
+
+def _complement(doc, anchor):
+    """What the anchor verb says, urges or does: the words of its subtree after it
+    ("urged [the factions to de-escalate a bit]"), or what it reports ("“[We believe ...]”,
+    said John Kirby"), else a quotation in the sentence."""
+    reported = [c for c in anchor.children if c.dep_ == "ccomp"]
+    if reported:
+        words = [t for t in reported[0].subtree if not (t.is_punct or t.is_quote)]
+        if len(words) >= 2:
+            return doc[words[0].i : words[-1].i + 1]
+    after = [t for t in anchor.subtree if t.i > anchor.i and t.dep_ not in ("nsubj", "nsubjpass")]
+    while after and (after[-1].is_punct or after[-1].is_quote):
+        after.pop()
+    while after and (after[0].is_punct or after[0].dep_ in ("mark", "cc")):
+        after.pop(0)
+    if after and after[-1].i - after[0].i + 1 >= 2:
+        return doc[after[0].i : after[-1].i + 1]
+    quote = re.search(r"[\"“]([^\"”]{8,300})[\"”]", doc.text)
+    if quote:
+        return doc.char_span(quote.start(1), quote.end(1), alignment_mode="expand")
+    return None

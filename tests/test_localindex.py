@@ -1,0 +1,120 @@
+"""The persistent, incremental local index (vectors and BM25) on its own."""
+
+import numpy as np
+
+from assistant.localindex import IndexedChunk, LocalIndex
+
+
+def unit(seed: int, dims: int = 8) -> np.ndarray:
+    vector = np.random.default_rng(seed).normal(size=dims).astype(np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def doc(chunk_id, text, ts=20220101, source="cnn.com", vector=None):
+    vector = unit(abs(hash(chunk_id)) % 10_000) if vector is None else vector
+    return IndexedChunk(chunk_id, chunk_id.split(":")[0], text, ts, source, vector)
+
+
+def test_rare_matching_term_ranks_first():
+    index = LocalIndex()
+    index.add([doc("a:0", "The airline JetBlue agreed to buy Spirit Airlines."),
+               doc("b:0", "The weather was mild across the region."),
+               doc("c:0", "Airlines raised fares across the region.")])  # fmt: skip
+    hits = index.search("Which airline agreed to buy Spirit?", 3)
+    assert hits[0][0] == "a:0"
+    assert "b:0" not in [h[0] for h in hits]
+
+
+def test_filters_on_dates_and_sources():
+    index = LocalIndex()
+    index.add([doc("a:0", "storm hits coast", 20220101, "cnn.com"),
+               doc("b:0", "storm hits coast again", 20220301, "usatoday.com")])  # fmt: skip
+    assert [h[0] for h in index.search("storm", 5, as_of_ts=20220201)] == ["a:0"]
+    assert [h[0] for h in index.search("storm", 5, from_ts=20220201)] == ["b:0"]
+    assert [h[0] for h in index.search("storm", 5, sources=["usatoday.com"])] == ["b:0"]
+
+
+def test_segments_score_like_one_index():
+    """Adding in two ingests gives the same scores as adding everything at once."""
+    docs = [doc(f"a{i}:0", f"word{i % 3} common text {i}") for i in range(10)]
+    one, two = LocalIndex(), LocalIndex()
+    one.add(docs)
+    two.add(docs[:4])
+    two.add(docs[4:])
+    for query in ("word1 common", "word2", "text 7"):
+        assert dict(one.search(query, 10)) == dict(two.search(query, 10))
+
+
+def test_removed_articles_disappear_and_weights_follow():
+    index = LocalIndex()
+    index.add([doc("a:0", "alpha beta"), doc("b:0", "alpha gamma")])
+    before = index.idf("alpha")
+    index.remove_articles(["a"])
+    assert [h[0] for h in index.search("alpha", 5)] == ["b:0"]
+    assert index.docs == 1 and index.article_ids() == {"b"}
+    assert index.idf("alpha") != before
+
+
+def test_readding_an_article_replaces_its_chunks():
+    index = LocalIndex()
+    index.add([doc("a:0", "old words"), doc("a:1", "more old words")])
+    index.add([doc("a:0", "new text")])
+    assert index.search("old", 5) == []
+    assert [h[0] for h in index.search("new", 5)] == ["a:0"]
+
+
+def test_save_and_load_round_trip(tmp_path):
+    index = LocalIndex()
+    index.add([doc("a:0", "alpha beta")], {"a": "h1"})
+    index.add([doc("b:0", "beta gamma")], {"b": "h2"})
+    index.generation = "g1"
+    index.save(tmp_path / "kw")
+    loaded = LocalIndex.load(tmp_path / "kw")
+    assert loaded is not None and loaded.generation == "g1"
+    assert loaded.hashes == {"a": "h1", "b": "h2"}
+    assert loaded.search("beta", 5) == index.search("beta", 5)
+
+
+def test_unreadable_index_loads_as_none(tmp_path):
+    (tmp_path / "kw").mkdir()
+    (tmp_path / "kw" / "meta.json").write_text("{not json")
+    assert LocalIndex.load(tmp_path / "kw") is None
+    assert LocalIndex.load(tmp_path / "missing") is None
+
+
+def test_many_segments_are_merged():
+    index = LocalIndex()
+    for i in range(30):
+        index.add([doc(f"a{i}:0", f"text number{i}")])
+    assert len(index._stats.segments) <= 12
+    assert index.docs == 30
+    assert np.isclose(index.search("number29", 1)[0][1], index.search("number3", 1)[0][1])
+
+
+def test_nearest_is_exact_cosine_with_filters():
+    index = LocalIndex()
+    vectors = {f"a{i}:0": unit(i) for i in range(50)}
+    index.add([doc(cid, "text", 20220101 + i, "cnn.com" if i % 2 else "usatoday.com", v)
+               for i, (cid, v) in enumerate(vectors.items())])  # fmt: skip
+    query = unit(7)
+    hits = index.nearest(query, 5)
+    expected = sorted(vectors, key=lambda c: -float(vectors[c] @ query))[:5]
+    assert [h[0] for h in hits] == expected
+    assert np.isclose(hits[0][1], 1.0, atol=1e-5)  # a7 itself
+    dated = index.nearest(query, 50, as_of_ts=20220110)
+    assert {h[0] for h in dated} == {f"a{i}:0" for i in range(10)}
+    assert all(
+        int(h[0][1:].split(":")[0]) % 2 for h in index.nearest(query, 50, sources=["cnn.com"])
+    )
+
+
+def test_vectors_survive_save_load_and_merge(tmp_path):
+    index = LocalIndex()
+    for i in range(30):  # many segments: merged along the way
+        index.add([doc(f"a{i}:0", f"text {i}", vector=unit(i))])
+    index.remove_articles(["a3"])
+    index.save(tmp_path / "local")
+    loaded = LocalIndex.load(tmp_path / "local")
+    assert loaded.nearest(unit(5), 1)[0][0] == "a5:0"
+    assert "a3:0" not in [h[0] for h in loaded.nearest(unit(3), 30)]
+    assert loaded.chunk_meta("a5:0") == (20220101, "cnn.com") and loaded.chunk_meta("a3:0") is None

@@ -1,0 +1,56 @@
+"""What a question asks for: kind, head noun, role (spaCy's tags, no topics)."""
+
+import pytest
+
+from assistant.questions import analyze
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "head"),
+    [
+        ("How much was Instagram fined this week?", "money", ""),
+        ("How many hot dogs did Joey Chestnut devour?", "number", "dog"),
+        ("How many years is she due to serve?", "number", "year"),
+        ("A teenager flew around the world. How old is he?", "age", "age"),
+        ("When will NASA next attempt the launch?", "date", ""),
+        ("Why did it do that?", "reason", ""),
+        ("How did the State Department respond?", "manner", ""),
+        ("Which island nation plunged into chaos?", "place", "nation"),
+        ("Where is the glacier located?", "place", ""),
+        ("Which airline announced a deal to buy Spirit Airlines?", "organization", "airline"),
+        ("Which popular singer will launch a Las Vegas residency?", "person", "singer"),
+        ("Who claimed the Haifa attack?", "agent", ""),
+        ("NASA released images this week. What did the images show?", "clause", ""),
+        ("The IRS announced it will do what this week?", "clause", ""),
+        ("Which menu item did KFC roll out this week?", "entity", "item"),
+        ("What is the largest bloc in Iraq's parliament?", "organization", "bloc"),
+        ("What percentage of voters approved it?", "percent", "percentage"),
+        ("Has Israel confirmed the attack?", "yesno", ""),
+        ("Did Kataib Hezbollah suspend its attacks?", "yesno", ""),
+    ],
+)
+def test_kind_and_head(question, kind, head):
+    frame = analyze(question)
+    assert (frame.kind, frame.head) == (kind, head)
+
+
+def test_the_last_sentence_asks():
+    frame = analyze("Vin Scully died this week at 94. Which team did he call games for?")
+    assert (frame.kind, frame.head) == ("organization", "team")
+    assert "scully" in frame.focus  # the preamble still says what the question is about
+
+
+def test_subject_questions():
+    assert analyze("Who claimed the Haifa attack?").subject
+    assert analyze("Which group announced it was suspending attacks?").subject
+    assert not analyze("Who did Washington blame for the attack?").subject
+
+
+def test_kind_of_question_wants_a_qualifier():
+    frame = analyze("What kind of attack did the group launch against Haifa?")
+    assert frame.variety and frame.head == "attack"
+
+
+def test_modifiers_of_the_counted_noun():
+    assert analyze("How many Iranian soldiers were killed?").modifiers == ("iranian",)
+    assert analyze("How many soldiers were killed?").modifiers == ()

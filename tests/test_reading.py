@@ -1,0 +1,114 @@
+"""The reader on the seed article: the answer first, yes/no, follow-ups, abstention."""
+
+import json
+
+import pytest
+
+from tests.conftest import ROOT
+
+HEADING = "Three US troops killed in Jordan drone attack"
+
+
+def _verbatim(assistant, answer):
+    for c in answer.citations:
+        assert assistant.article_text(c.article_id)[c.start : c.end] == c.quote
+
+
+def test_answer_phrase_first_with_its_marker(seed_assistant):
+    answer = seed_assistant.ask("Who claimed the Haifa attack?")
+    assert answer.answer == "The Islamic Resistance in Iraq [1]."
+    assert answer.short_answer.lower().removeprefix("the ") == "islamic resistance in iraq"
+    assert "Haifa" in answer.citations[0].quote  # the sentence is quoted once, in the citation
+    assert "Haifa" not in answer.answer
+    _verbatim(seed_assistant, answer)
+
+
+def test_short_answer_in_the_json(seed_assistant):
+    data = seed_assistant.ask("How many people were wounded at Tower 22?").to_dict()
+    assert "40" in data["short_answer"] and data["abstained"] is False
+    assert data["sentences"] == [{"text": data["answer"], "markers": [1], "supported": True}]
+
+
+@pytest.mark.parametrize(
+    ("question", "verdict"),
+    [
+        ("Have Nujaba and Kataib Sayyid Al Shuhada suspended their operations?", "No"),
+        ("Has Israel confirmed the drone attack on Haifa?", "No"),
+        ("Did Joe Biden vow to retaliate for the strike?", "Yes"),
+    ],
+)
+def test_yes_no_questions_get_a_verdict(seed_assistant, question, verdict):
+    answer = seed_assistant.ask(question)
+    assert answer.short_answer == verdict
+    assert answer.answer.startswith(verdict) and answer.answer.endswith("[1].")
+    _verbatim(seed_assistant, answer)
+
+
+def test_died_is_bridged_to_killed(seed_assistant):
+    answer = seed_assistant.ask("How many soldiers died in the attack on Tower 22?")
+    assert "three" in answer.answer.lower()
+    assert "killed three" in answer.citations[0].quote
+
+
+def _conversation(assistant, *turns):
+    history, answer = [], None
+    for turn in turns:
+        answer = assistant.ask(turn, history=history)
+        history.append((turn, answer.answer))
+    return answer
+
+
+def test_follow_up_with_he(seed_assistant):
+    answer = _conversation(seed_assistant,
+                           "Which State Department spokesman commented on Kataib Hezbollah?",
+                           "What did he say the US response would be?")  # fmt: skip
+    assert "escalatory" in answer.answer
+    assert "Matthew Miller" in answer.search_query
+
+
+def test_follow_up_with_he_and_there(seed_assistant):
+    answer = _conversation(seed_assistant, "Which city did the IRGC commander visit?",
+                           "Who did he meet there?")  # fmt: skip
+    assert "militants" in answer.answer
+
+
+def test_why_after_an_answer_without_a_reason_abstains(seed_assistant):
+    answer = _conversation(seed_assistant, "Who claimed the Haifa attack?", "Why did they do that?")
+    assert answer.abstained and answer.citations == []
+
+
+def test_why_gets_the_reason_clause(seed_assistant):
+    answer = _conversation(seed_assistant, "Which group suspended its attacks?",
+                           "Why did it do that?")  # fmt: skip
+    assert "embarrassment" in answer.answer and not answer.abstained
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What type of drone was used against Haifa?", "How old is John Kirby?",
+     "How many Iranian soldiers were killed in US retaliatory strikes?"],
+)  # fmt: skip
+def test_related_but_unanswerable_questions_abstain(seed_assistant, question):
+    answer = seed_assistant.ask(question)
+    assert answer.abstained and answer.citations == [] and answer.short_answer is None
+
+
+def test_pronoun_with_nothing_to_refer_to_asks_back(seed_assistant):
+    answer = seed_assistant.ask("Why did they do that?")
+    assert answer.abstained and "“they”" in answer.answer and "refer" in answer.answer
+
+
+def test_date_words_become_a_range(seed_assistant):
+    answer = seed_assistant.ask("Who claimed the Haifa attack last week?", as_of="2024-02-08")
+    assert answer.date_range == ("2024-01-29", "2024-02-04")
+    assert "Islamic Resistance in Iraq" in answer.answer
+    outside = seed_assistant.ask("Who claimed the Haifa attack last week?", as_of="2024-03-20")
+    assert outside.abstained and outside.date_range == ("2024-03-11", "2024-03-17")
+
+
+def test_a_heading_is_never_an_answer(seed_assistant):
+    gold = ROOT / "eval" / "gold" / "seed.jsonl"
+    for line in gold.read_text().splitlines():
+        for turn in json.loads(line)["turns"]:
+            for citation in seed_assistant.ask(turn).citations:
+                assert citation.quote != HEADING
