@@ -87,8 +87,11 @@ def test_why_gets_the_reason_clause(seed_assistant):
     assert "embarrassment" in answer.answer and not answer.abstained
 
 
-@pytest.mark.xfail(strict=False, reason="known reader gap: the small spaCy model tags Kataib "
-                   "Hezbollah PERSON, so an ORG from a sentence without 'suspend' outranks it")
+@pytest.mark.xfail(
+    strict=False,
+    reason="known reader gap: the small spaCy model tags Kataib "
+    "Hezbollah PERSON, so an ORG from a sentence without 'suspend' outranks it",
+)
 def test_which_group_then_why(seed_assistant):
     first = seed_assistant.ask("Which group suspended its attacks?")
     assert "Kataib Hezbollah" in first.answer
