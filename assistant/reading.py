@@ -192,9 +192,10 @@ def _fuller(chosen: Phrase, phrases: list[Phrase], cfg: ReaderSettings) -> Phras
         return chosen
     fuller = max(longer, key=lambda p: p.score)
     if f" {fuller.key} " in f" {normal(chosen.sentence.text)} ":  # cite the chosen sentence
-        return Phrase(fuller.text, fuller.label, chosen.sentence, chosen.binding, fuller.fit,
-                      max(fuller.votes, chosen.votes), max(fuller.headline, chosen.headline),
-                      max(fuller.score, chosen.score))  # fmt: skip
+        return Phrase(fuller.text, fuller.label, chosen.sentence, binding=chosen.binding,
+                      fit=fuller.fit, votes=max(fuller.votes, chosen.votes),
+                      headline=max(fuller.headline, chosen.headline),
+                      score=max(fuller.score, chosen.score))  # fmt: skip
     return fuller
 
 

@@ -57,12 +57,13 @@ def test_chat_from_a_pipe_keeps_the_conversation(indexed, capsys, monkeypatch):
     import io
 
     capsys.readouterr()
-    questions = "Which group suspended its attacks?\n\nWhy did it do that?\n"
+    questions = "Who claimed the Haifa attack?\n\nWhen did they launch it?\n"
     monkeypatch.setattr(sys, "stdin", io.StringIO(questions))
     assert main(["chat", "--json", "--data-dir", str(indexed)]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(lines) == 2
-    assert "Kataib Hezbollah" in lines[0]["answer"]
+    assert "Islamic Resistance in Iraq" in lines[0]["answer"]
+    assert "Thursday" in lines[1]["answer"]
     assert lines[1]["answer"] != lines[0]["answer"] and not lines[1]["abstained"]
 
 
@@ -116,12 +117,12 @@ def _stdin_bytes(monkeypatch, data: bytes):
 
 def test_chat_survives_invalid_bytes_on_stdin(indexed, capsys, monkeypatch):
     capsys.readouterr()
-    _stdin_bytes(monkeypatch, b"Which group suspended its attacks?\n\xff\xfe\n"
-                              b"who \xff won?\nWhy did it do that?\n")  # fmt: skip
+    _stdin_bytes(monkeypatch, b"Who claimed the Haifa attack?\n\xff\xfe\n"
+                              b"who \xff won?\nWhen did they launch it?\n")  # fmt: skip
     assert main(["chat", "--json", "--data-dir", str(indexed)]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(lines) == 4
-    assert "Kataib Hezbollah" in lines[0]["answer"]
+    assert "Islamic Resistance in Iraq" in lines[0]["answer"]
     assert "only invalid text" in lines[1]["error"]
     assert "replaced with U+FFFD" in lines[2]["notice"]
     assert not lines[3]["abstained"]  # the conversation went on

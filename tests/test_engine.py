@@ -33,24 +33,24 @@ def test_every_quote_is_verbatim(seed_assistant):
 
 
 def test_follow_up_is_resolved_through_history(seed_assistant):
-    first = seed_assistant.ask("Which group suspended its attacks?")
-    assert "Kataib Hezbollah" in first.answer
-    follow = seed_assistant.ask("Why did it do that?", history=[(first.question, first.answer)])
-    assert "Kataib Hezbollah" in follow.search_query
+    first = seed_assistant.ask("Who claimed the Haifa attack?")
+    assert "Islamic Resistance in Iraq" in first.answer
+    history = [(first.question, first.answer)]
+    follow = seed_assistant.ask("When did they launch it?", history=history)
+    assert "Islamic Resistance in Iraq" in follow.search_query
     assert not follow.abstained
     assert follow.answer != first.answer
-    quotes = " ".join(c.quote for c in follow.citations)
-    assert "embarrassment" in quotes or "request to de-escalate" in quotes
-    alone = seed_assistant.ask("Why did it do that?")
-    assert alone.search_query == "Why did it do that?"
+    assert "Thursday" in follow.answer
+    alone = seed_assistant.ask("When did they launch it?")
+    assert alone.search_query == "When did they launch it?"
 
 
 def test_history_in_chat_message_form(seed_assistant):
-    first = seed_assistant.ask("Which group suspended its attacks?")
+    first = seed_assistant.ask("Who claimed the Haifa attack?")
     messages = [{"role": "user", "content": first.question},
                 {"role": "assistant", "content": first.answer}]  # fmt: skip
-    follow = seed_assistant.ask("Why did it do that?", history=messages)
-    assert "Kataib Hezbollah" in follow.search_query
+    follow = seed_assistant.ask("When did they launch it?", history=messages)
+    assert "Islamic Resistance in Iraq" in follow.search_query
 
 
 @pytest.mark.parametrize(
