@@ -352,7 +352,7 @@ def _phrases(frame: Frame, top: list[Sentence], docs, matcher: Matcher, cfg: Rea
         p.votes = min(1.0, sum(named_by[p.key].values()) / total)
         p.score = (cfg.w_support * p.sentence.score / best_score + cfg.w_binding * p.binding
                    + cfg.w_fit * p.fit + cfg.w_votes * p.votes
-                   + cfg.w_headline * p.headline)  # fmt: skip
+                   + cfg.w_headline * p.headline * p.fit)  # fmt: skip
     return list(found.values())
 
 

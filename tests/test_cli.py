@@ -71,13 +71,13 @@ def test_chat_from_a_pipe_echoes_each_question_before_its_answer(indexed, capsys
     import io
 
     capsys.readouterr()
-    questions = "Which group suspended its attacks?\n\nWhy did it do that?\n"
+    questions = "Who claimed the Haifa attack?\n\nWhen did they launch it?\n"
     monkeypatch.setattr(sys, "stdin", io.StringIO(questions))
     assert main(["chat", "--data-dir", str(indexed)]) == 0
     out = capsys.readouterr().out
-    first = out.index("> Which group suspended its attacks?\n")
-    second = out.index("> Why did it do that?\n")
-    assert first == 0 and "Kataib Hezbollah" in out[first:second]
+    first = out.index("> Who claimed the Haifa attack?\n")
+    second = out.index("> When did they launch it?\n")
+    assert first == 0 and "Islamic Resistance in Iraq" in out[first:second]
     assert "Sources:" in out[second:]
 
 
