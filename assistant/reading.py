@@ -365,13 +365,15 @@ def headline_of(title: str) -> str:
 
 
 def _from_headlines(frame, top, ranked, admissible, offer, cfg) -> None:
-    """Names in the headlines of the best sentences' articles, bound within the headline and
-    cited with the article's sentence that names them (or its best one)."""
+    """Names in the headlines of the best sentences' articles (those covering the question's
+    focus), bound within the headline and cited with the article's sentence that names them
+    (or its best one)."""
     from assistant.nlp import parse
 
     articles: dict[str, Sentence] = {}
     for s in top:
-        articles.setdefault(s.passage.article_id, s)
+        if s.context >= cfg.min_context:  # an article about something else lends no headline
+            articles.setdefault(s.passage.article_id, s)
     titles = [headline_of(s.passage.title) for s in articles.values()]
     docs = parse(titles, [(a, -1, -1) for a in articles])
     for (article_id, best), doc in zip(articles.items(), docs, strict=True):
