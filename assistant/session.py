@@ -8,7 +8,10 @@ The history comes from these turns, never from the rendered chat, so "New conver
 from __future__ import annotations
 
 import logging
+import queue
+import re
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +25,7 @@ from assistant.validation import check_date, check_sources
 
 log = logging.getLogger("newsdesk.session")
 EXPORT_NAME = "newsdesk-conversation.md"
+_MARKER = re.compile(r"\[\d*\]?")  # also a marker still being written: "[", "[1"
 
 
 @dataclass(frozen=True)
@@ -69,10 +73,13 @@ def read_filters(date_from: Any, until: Any, sources: Any) -> Filters:
     )
 
 
-def ask(assistant, question: str, turns: Sequence[Turn], filters: Filters) -> Turn:
-    """Ask ``question`` in the conversation of ``turns``; an error becomes the turn's message."""
+def ask(assistant, question: str, turns: Sequence[Turn], filters: Filters,
+        on_token=None) -> Turn:  # fmt: skip
+    """Ask ``question`` in the conversation of ``turns``; an error becomes the turn's message.
+    ``on_token`` receives an LLM backend's text as it is generated."""
+    extra = {"on_token": on_token} if on_token else {}
     try:
-        answer = assistant.ask(question, history=history(turns), **filters.ask_kwargs())
+        answer = assistant.ask(question, history=history(turns), **filters.ask_kwargs(), **extra)
     except AssistantError as exc:
         return Turn(question, error=str(exc))
     except Exception:  # keep serving; the details go to the server log
@@ -94,12 +101,32 @@ def answer_stream(
 ) -> Iterator[str | Turn]:
     """The answer as it is written (partial texts), then the finished ``Turn``.
 
-    Today the answer is written at once and replayed a few words at a time; an engine that
-    streams tokens plugs in here, yielding its partial texts before the final turn.
+    With an LLM backend the model's draft is shown token by token while it is written (its
+    markers left out: they are renumbered once verified), then replaced by the verified answer.
+    An extractive answer, written at once, is revealed a few words at a time.
     """
-    turn = ask(assistant, question, turns, filters)
+    drafts: queue.Queue[str | None] = queue.Queue()
+    result: list[Turn] = []
+
+    def work() -> None:
+        try:
+            result.append(ask(assistant, question, turns, filters, on_token=drafts.put))
+        finally:
+            drafts.put(None)
+
+    threading.Thread(target=work, name="newsdesk-answer", daemon=True).start()
+    draft = ""
+    while (delta := drafts.get()) is not None:
+        draft += delta
+        shown = " ".join(_MARKER.sub("", draft).split())
+        if shown:
+            yield "… " + shown
+    turn = result[0]
     if turn.answer is not None:
-        yield from stream_chunks(turn.answer.answer)
+        if draft:
+            yield turn.answer.answer
+        else:
+            yield from stream_chunks(turn.answer.answer)
     yield turn
 
 

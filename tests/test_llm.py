@@ -64,6 +64,23 @@ def test_local_backend_answers_with_a_verified_citation(llm_assistant):
     assert all(s.supported for s in answer.sentences if s.text in answer.answer)
 
 
+def test_the_chat_shows_the_draft_as_it_streams_then_the_verified_answer(
+    model_path, seed_assistant, embed_model
+):
+    """What the web chat runs (``session.answer_stream``) with the local backend configured."""
+    from assistant import Assistant
+    from assistant.session import Filters, Turn, answer_stream
+
+    local = Assistant(data_dir=seed_assistant.settings.store.data_dir, embed_model=embed_model,
+                      settings={"llm": {"local_model": str(model_path)},
+                                "answer": {"backend": "local"}})  # fmt: skip
+    *partials, final = list(answer_stream(local, "Who claimed the Haifa attack?", [], Filters()))
+    assert isinstance(final, Turn) and final.answer.backend == "local", final
+    drafts = [p for p in partials if p.startswith("… ")]
+    assert len(set(drafts)) > 3 and not any("[" in d for d in drafts)  # markers wait
+    assert partials[-1] == final.answer.answer and "[1]" in final.answer.answer
+
+
 def test_local_backend_abstains_on_an_unanswerable_question(llm_assistant):
     answer = llm_assistant.ask("Who won the 2022 FIFA World Cup?", backend="local")
     assert answer.abstained and answer.citations == []

@@ -25,15 +25,18 @@ from assistant.types import Answer, Citation
 class FakeAssistant:
     """Records what the engine was asked and with which history."""
 
-    def __init__(self, reply=None, error=None):
+    def __init__(self, reply=None, error=None, tokens=()):
         self.calls = []
-        self.reply, self.error = reply, error
+        self.reply, self.error, self.tokens = reply, error, tokens
 
-    def ask(self, question, history=None, as_of=None, date_from=None, sources=None):
+    def ask(self, question, history=None, as_of=None, date_from=None, sources=None,
+            on_token=None):  # fmt: skip
         self.calls.append({"question": question, "history": history, "as_of": as_of,
                            "date_from": date_from, "sources": sources})  # fmt: skip
         if self.error:
             raise self.error
+        for token in self.tokens:
+            on_token(token)
         return self.reply or Answer(f"About {question} [1].", False, [_citation()], question)
 
 
@@ -100,6 +103,15 @@ def test_answer_stream_yields_partial_texts_then_the_turn():
     *partials, final = items
     assert all(isinstance(p, str) for p in partials) and partials[-1] == final.answer.answer
     assert isinstance(final, Turn) and final.question == "the vote and the council plan"
+
+
+def test_an_llm_draft_streams_token_by_token_then_the_verified_answer_replaces_it():
+    verified = Answer("Kataib Hezbollah paused [1].", False, [_citation()], "Q?")
+    fake = FakeAssistant(reply=verified, tokens=["Kataib", " Hezbollah", " paused [2]", "."])
+    *partials, final = list(answer_stream(fake, "Q?", [], Filters()))
+    assert partials[:4] == ["… Kataib", "… Kataib Hezbollah", "… Kataib Hezbollah paused",
+                            "… Kataib Hezbollah paused ."]  # fmt: skip
+    assert partials[-1] == verified.answer and final.answer is verified
 
 
 def test_an_error_streams_no_text():
