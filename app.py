@@ -119,7 +119,7 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
     from assistant import feedback, session, ui
     from assistant.errors import AssistantError, InvalidInput
     from assistant.snapshot import LiveCorpus
-    from assistant.suggestions import example_questions, follow_up_questions
+    from assistant.suggestions import example_questions, follow_up_questions, written_follow_ups
     from assistant.uploads import ingest_uploads
 
     corpus_dir = Path(corpus_dir)
@@ -160,6 +160,13 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
             log.exception("follow-up suggestions failed")
             return []
 
+    def follow_up_outputs(follow):
+        return [
+            gr.update(visible=bool(follow)),
+            *[gr.update(value=q, visible=True) for q in follow],
+            *[gr.update(value="", visible=False)] * (N_FOLLOW_UPS - len(follow)),
+        ]
+
     def turn_outputs(turns, filters):
         """Everything a finished turn updates: chat, question box, turns, panel, follow-ups,
         date chip, export."""
@@ -172,9 +179,7 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
             "",
             turns,
             ui.sources_panel([(t.question, t.answer) for t in turns]),
-            gr.update(visible=bool(follow)),
-            *[gr.update(value=q, visible=True) for q in follow],
-            *[gr.update(value="", visible=False)] * (N_FOLLOW_UPS - len(follow)),
+            *follow_up_outputs(follow),
             gr.update(value=chip, visible=bool(chip)),
             gr.update(value=str(export) if export else None, interactive=bool(export)),
         ]
@@ -198,6 +203,11 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
             else:
                 turns.append(item)
         yield turn_outputs(turns, filters)
+        answer = turns[-1].answer
+        if answer is not None and answer.backend != "extractive":  # the model's own, after
+            written = written_follow_ups(assistant, answer, limit=N_FOLLOW_UPS)
+            if written:
+                yield [gr.skip()] * 4 + follow_up_outputs(written) + [gr.skip()] * 2
 
     def new_conversation():
         return turn_outputs([], None)

@@ -8,11 +8,14 @@ place, "What do the articles say about …?" otherwise.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from assistant.types import Answer
+
+log = logging.getLogger("newsdesk.suggestions")
 
 _LABELS = {"PERSON", "ORG", "GPE", "LOC", "FAC", "EVENT", "PRODUCT", "LAW", "WORK_OF_ART"}
 _PLACES = {"GPE", "LOC"}
@@ -205,3 +208,16 @@ def follow_up_questions(
         if len(questions) >= limit:
             break
     return questions
+
+
+def written_follow_ups(assistant, answer: Answer, limit: int = 3) -> list[str]:
+    """Follow-up questions written by the LLM that wrote ``answer`` (none for an extractive
+    answer, a refusal, or when the model fails or suggests nothing usable)."""
+    if answer.abstained or not answer.citations or answer.backend == "extractive":
+        return []
+    try:
+        writer = assistant.answer_backend(answer.backend)
+        return writer.suggest(answer.question, answer.answer, answer.citations, limit)
+    except Exception:  # suggestions are a nicety: the spaCy ones stay
+        log.warning("the %s LLM wrote no follow-up questions", answer.backend, exc_info=True)
+        return []

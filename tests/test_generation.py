@@ -274,3 +274,17 @@ def test_unknown_backend_is_refused(canned_assistant):
     assistant, _ = canned_assistant()
     with pytest.raises(BackendUnavailable, match="Unknown answer backend"):
         assistant.ask("Who claimed the Haifa attack?", backend="gpt")
+
+
+def test_suggested_follow_ups_are_new_questions_naming_only_what_the_evidence_names():
+    from assistant.generation import clean_suggestions
+
+    written = ("1. What did Kataib Hezbollah announce?\n- Who leads the Zorgon Front?\n"
+               "Who claimed the Haifa attack?\nThat is all.\n3) Where is Tower 22?\n"
+               "Q4: Why did Joe Biden vow to retaliate?")  # fmt: skip
+    known = "Kataib Hezbollah announced it was suspending attacks near Tower 22; Joe Biden vowed"
+    assert clean_suggestions(written, known, "Who claimed the Haifa attack?", limit=3) == [
+        "What did Kataib Hezbollah announce?", "Where is Tower 22?",
+        "Why did Joe Biden vow to retaliate?"]  # fmt: skip
+    first = clean_suggestions(written, known, "Q?", limit=1)
+    assert first == ["What did Kataib Hezbollah announce?"]

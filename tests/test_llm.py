@@ -79,6 +79,12 @@ def test_the_chat_shows_the_draft_as_it_streams_then_the_verified_answer(
     drafts = [p for p in partials if p.startswith("… ")]
     assert len(set(drafts)) > 3 and not any("[" in d for d in drafts)  # markers wait
     assert partials[-1] == final.answer.answer and "[1]" in final.answer.answer
+    # then the model writes the follow-up questions shown under the answer
+    from assistant.suggestions import written_follow_ups
+
+    written = written_follow_ups(local, final.answer, limit=3)
+    assert 1 <= len(written) <= 3 and all(q.endswith("?") for q in written), written
+    assert "Who claimed the Haifa attack?" not in written
 
 
 def test_local_backend_abstains_on_an_unanswerable_question(llm_assistant):
