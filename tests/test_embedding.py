@@ -1,0 +1,51 @@
+"""The embedding model: the NumPy encoder and sentence-transformers give the same vectors."""
+
+import subprocess
+import sys
+
+import numpy as np
+
+from tests.conftest import ROOT, SEED
+
+TEXTS = [
+    "Kataib Hezbollah announced on Tuesday that it was suspending attacks. The move appears "
+    "to have had little effect on Washington.",
+    "Who claimed the Haifa attack?",
+]
+
+
+def _spans(text: str) -> list[tuple[int, int]]:
+    from assistant.text import split_sentences
+
+    return split_sentences(text)
+
+
+def test_question_vectors_match_sentence_transformers(embed_model):
+    torch_vectors = embed_model.sentence_transformer.encode(TEXTS, normalize_embeddings=True)
+    for text, expected in zip(TEXTS, torch_vectors, strict=True):
+        assert np.allclose(embed_model.query_vector(text), expected, atol=1e-4)
+
+
+def test_chunk_and_sentence_vectors_match_between_numpy_and_torch(embed_model):
+    spans = [_spans(t) for t in TEXTS]
+    chunks, sentences = embed_model.encode_chunks(TEXTS, spans)  # torch: the model is loaded
+    np_chunks, np_sentences = embed_model._encode_chunks_numpy(TEXTS, spans)
+    assert np.allclose(chunks, np_chunks, atol=1e-4)
+    assert len(sentences[0]) == 2
+    for a, b in zip(sentences, np_sentences, strict=True):
+        assert a.shape == b.shape and np.allclose(a, b, atol=1e-4)
+
+
+def test_a_small_ingest_needs_no_torch(tmp_path):
+    """An upload-sized ingest in a fresh process embeds with NumPy: torch is never imported."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / SEED.name).write_bytes(SEED.read_bytes())
+    script = (
+        "import sys; from assistant import Assistant; "
+        f"s = Assistant(data_dir={str(tmp_path / 'index')!r}).ingest({str(corpus)!r}, "
+        "progress=False); print(s.line()); print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         cwd=ROOT, timeout=300, check=True).stdout.split("\n")  # fmt: skip
+    assert out[0].startswith("1 added") and out[1] == "False", out
