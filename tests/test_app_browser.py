@@ -375,7 +375,8 @@ class ScriptedAssistant:
     def article_text(self, article_id):
         return self.TEXT if article_id == "a1" else None
 
-    def ask(self, question, history=None, as_of=None, date_from=None, sources=None):
+    def ask(self, question, history=None, as_of=None, date_from=None, sources=None,
+            on_token=None):  # fmt: skip
         from assistant.types import Answer, Citation
 
         self.calls.append({"question": question, "history": history, "date_from": date_from})
