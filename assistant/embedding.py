@@ -113,7 +113,14 @@ class Embedder(BaseEmbedding):
         return np.asarray(vector, dtype=np.float32)
 
     def _encode_chunks_numpy(self, texts, spans):
-        return _numpy_chunks(self._query, texts, spans)
+        """``encode_chunks`` by the NumPy encoder, one text at a time."""
+        chunks, sentences = [], []
+        for text, text_spans in zip(texts, spans, strict=True):
+            tokens, offsets = self._query.token_vectors(text)  # one forward pass for both
+            pooled = tokens.mean(0)
+            chunks.append(pooled / max(float(np.linalg.norm(pooled)), 1e-12))
+            sentences.append(_pool_spans(tokens, offsets, text_spans))
+        return np.asarray(chunks, dtype=np.float32).reshape(len(texts), -1), sentences
 
     # llama-index's interface
     def _get_query_embedding(self, query: str) -> list[float]:
@@ -166,16 +173,6 @@ class Embedder(BaseEmbedding):
                 for row, i in enumerate(batch):
                     sentences[i] = _pool_spans(token_vectors[row], offsets[row], spans[i])
         return chunks, sentences
-
-
-def _numpy_chunks(encoder, texts, spans):
-    chunks, sentences = [], []
-    for text, text_spans in zip(texts, spans, strict=True):
-        tokens, offsets = encoder.token_vectors(text)
-        pooled = tokens.mean(0)
-        chunks.append(pooled / max(float(np.linalg.norm(pooled)), 1e-12))
-        sentences.append(_pool_spans(tokens, offsets, text_spans))
-    return np.asarray(chunks, dtype=np.float32).reshape(len(texts), -1), sentences
 
 
 def _pool_spans(tokens: np.ndarray, offsets: np.ndarray, spans: list[tuple[int, int]]):

@@ -84,10 +84,7 @@ class QueryEncoder:
 
     def encode(self, text: str) -> np.ndarray:
         """The unit-length embedding of one text."""
-        with self._lock:
-            ids = np.asarray(self.tokenizer.encode(text).ids, dtype=np.int64)
-        with _single_thread():  # matrices this small lose more to BLAS threads than they gain
-            hidden = self._forward(ids)
+        hidden, _ = self.token_vectors(text)
         vector = hidden.mean(0)
         return vector / max(float(np.linalg.norm(vector)), 1e-12)
 
@@ -98,7 +95,7 @@ class QueryEncoder:
             encoding = self.tokenizer.encode(text)
             ids = np.asarray(encoding.ids, dtype=np.int64)
             offsets = np.asarray(encoding.offsets, dtype=np.int64).reshape(-1, 2)
-        with _single_thread():
+        with _single_thread():  # matrices this small lose more to BLAS threads than they gain
             return self._forward(ids), offsets
 
     def _forward(self, ids: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from assistant.errors import AssistantError, BackendUnavailable
 from assistant.settings import ANSWER_BACKENDS, LLMSettings, Settings
 from assistant.types import Answer, AnswerSentence, Citation
-from assistant.verification import SentenceCheck, check_answer
+from assistant.verification import SentenceCheck, check_answer, unsupported_claims
 
 TokenCallback = Callable[[str], None]
 
@@ -182,8 +182,8 @@ _LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.)]|q\d*[:.)])\s*", re.IGNORECASE)
 
 
 def clean_suggestions(text: str, known: str, asked: str, limit: int) -> list[str]:
-    """The model's follow-up questions that are questions, short, new, and name nothing the
-    evidence, question or answer (``known``) does not: a small model invents names."""
+    """The model's follow-up questions that are questions, short, new, and claim no name or
+    number the evidence, question or answer (``known``) lacks: a small model invents names."""
     seen = {" ".join(asked.lower().split())}
     kept: list[str] = []
     for raw in text.splitlines():
@@ -191,8 +191,8 @@ def clean_suggestions(text: str, known: str, asked: str, limit: int) -> list[str
         key = " ".join(line.lower().split())
         if not line.endswith("?") or not 8 <= len(line) <= 120 or key in seen:
             continue
-        names = [w.strip("?,.:;!'’\"“”()") for w in line.split()[1:] if w[:1].isupper()]
-        if any(name not in known for name in names):
+        rest = line.partition(" ")[2]  # the opener ("Did", "Has") is capitalised, no name
+        if unsupported_claims(rest, known):
             continue
         seen.add(key)
         kept.append(line)

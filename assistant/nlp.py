@@ -59,6 +59,6 @@ def parse(texts: list[str], keys: list[tuple] | None = None) -> list:
     return docs
 
 
-def entities(texts: list[str]) -> list[list[tuple[str, str]]]:
-    """``(text, label)`` of the named entities in each text."""
-    return [[(e.text, e.label_) for e in doc.ents] for doc in parse(texts)]
+def entities(texts: list[str], keys: list[tuple] | None = None) -> list[list[tuple[str, str]]]:
+    """``(text, label)`` of the named entities in each text; with ``keys``, parses cached."""
+    return [[(e.text, e.label_) for e in doc.ents] for doc in parse(texts, keys)]

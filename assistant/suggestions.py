@@ -140,26 +140,10 @@ def _overlaps(topic: Topic, chosen: list[Topic]) -> bool:
     return any(topic.key in c.key or c.key in topic.key for c in chosen)
 
 
-def _entities(texts: list[str]) -> list[list[tuple[str, str]]]:
+def _entities(texts: list[str], keys: list[tuple] | None = None) -> list[list[tuple[str, str]]]:
     from assistant.nlp import entities
 
-    return entities(texts)
-
-
-_ARTICLE_ENTITIES: dict[tuple[str, str], list[tuple[str, str]]] = {}
-_ARTICLE_CACHE_SIZE = 256  # articles whose names are kept: the newest ones are asked again
-
-
-def _article_entities(items: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
-    """Entities of ``(article id, text)`` items, parsed once per article version: the page
-    refreshes its examples after every upload, and the newest articles rarely change."""
-    todo = [(aid, text) for aid, text in items if (aid, text) not in _ARTICLE_ENTITIES]
-    for key, found in zip(todo, _entities([text for _, text in todo]), strict=True):
-        _ARTICLE_ENTITIES[key] = found
-    found = [_ARTICLE_ENTITIES[item] for item in items]
-    while len(_ARTICLE_ENTITIES) > _ARTICLE_CACHE_SIZE:
-        _ARTICLE_ENTITIES.pop(next(iter(_ARTICLE_ENTITIES)))
-    return found
+    return entities(texts, keys)
 
 
 def example_questions(
@@ -174,8 +158,9 @@ def example_questions(
     if not records or limit <= 0:
         return []
     texts = [(text_of(r.id) or "") if text_of else "" for r in records]
-    found = _article_entities([(r.id, f"{r.title}. {t[:4000]}")
-                               for r, t in zip(records, texts, strict=True)])  # fmt: skip
+    # parsed once per article version: the page refreshes its examples after every upload
+    found = _entities([f"{r.title}. {t[:4000]}" for r, t in zip(records, texts, strict=True)],
+                      keys=[("example", r.id) for r in records])  # fmt: skip
     queues = [
         (ranked(topics(ents)), f"{r.title}. {t}")
         for r, ents, t in zip(records, found, texts, strict=True)
