@@ -87,10 +87,47 @@ class Phrase:
     votes: float = 0.0
     headline: float = 0.0
     score: float = 0.0
+    features: dict[str, float] = field(default_factory=dict, repr=False)
 
     @property
     def key(self) -> str:
         return normal(self.text)
+
+
+# What a phrase's score weighs: each name has a ``w_<name>`` reader setting.
+PHRASE_FEATURES = ("support", "binding", "fit", "votes", "headline", "modifier", "subject",
+                   "overlap", "first", "salience", "common_noun", "proper_noun", "quoted",
+                   "bare_number")  # fmt: skip
+
+
+def phrase_score(features: dict[str, float], cfg: ReaderSettings) -> float:
+    """The weighted sum of a phrase's features (weights fitted by ``python -m eval fit``)."""
+    return sum(getattr(cfg, f"w_{name}") * features.get(name, 0.0) for name in PHRASE_FEATURES)
+
+
+_MODIFYING = ("amod", "compound", "nmod")
+
+
+def _span_features(span, label: str, question_words: set[str]) -> dict[str, float]:
+    """What the parse says about a phrase, apart from its sentence and binding."""
+    root = span.root
+    inside = range(span.start, span.end)
+    content = [w for w in words(span.text) if w not in FUNCTION_WORDS]
+    return {
+        # "Iraqi" in "an Iraqi politician", "Jordan" in "a Jordan drone attack": a word that
+        # qualifies the noun after it, rarely an answer by itself
+        "modifier": float(
+            root.dep_ in _MODIFYING
+            and root.head.i not in inside
+            and root.head.pos_ in ("NOUN", "PROPN")
+        ),  # fmt: skip
+        "subject": float(_is_subject(span)),
+        "overlap": sum(w in question_words for w in content) / max(len(content), 1),
+        "common_noun": float(label in ("NP", "MOD")),
+        "proper_noun": float(label == "PROPN"),
+        "quoted": float(label == "QUOTE"),
+        "bare_number": float(label == "NUM"),
+    }
 
 
 @dataclass
@@ -149,7 +186,11 @@ def _conclude(frame: Frame, ranked: list[Sentence], matcher: Matcher, cfg: Reade
               resolved) -> Reading:  # fmt: skip
     if not ranked:
         return Reading(frame, True, reason="no full sentence in the evidence")
-    if max(s.context for s in ranked[: cfg.parse_top]) < cfg.min_context:
+    best = ranked[: cfg.parse_top]
+    if (
+        max(s.context for s in best) < cfg.min_context
+        and max(s.dense for s in best) < cfg.cover_dense
+    ):
         return Reading(frame, True, evidence=ranked[:1], confidence=ranked[0].context,
                        reason="the articles do not cover what the question is about")  # fmt: skip
     if frame.kind == "yesno":
@@ -314,7 +355,14 @@ def _phrases(frame: Frame, top: list[Sentence], docs, matcher: Matcher, cfg: Rea
         content = [w for w in words(span.text) if w not in FUNCTION_WORDS]
         if not key or key in bylines or not content:
             return False
-        if all(w in question_words for w in content) or span.root.lower_ in question_words:
+        asked = [w for w in content if w != frame.head]  # "Which university": a name that
+        if (
+            not asked
+            or all(w in question_words for w in asked)
+            or (  # holds "University"
+                span.root.lower_ in question_words and span.root.lemma_.lower() != frame.head
+            )
+        ):
             return False  # the question already names it ("Vin Scully" -> "Vincent Scully")
         return not (
             frame.modifiers and frame.kind in ("number", "age") and _clashes(span, frame, matcher)
@@ -323,7 +371,8 @@ def _phrases(frame: Frame, top: list[Sentence], docs, matcher: Matcher, cfg: Rea
     def offer(span, label, fit, sentence, doc, headline=False) -> None:
         scores = matcher.word_scores([t.lower_ for t in doc])
         phrase = Phrase(phrase_text(span, frame), label, sentence, fit=fit,
-                        headline=1.0 if headline else 0.0)  # fmt: skip
+                        headline=1.0 if headline else 0.0,
+                        features=_span_features(span, label, question_words))  # fmt: skip
         phrase.binding = _binding(span, doc, scores, matcher.focus, frame, cfg)
         naming = named_by.setdefault(phrase.key, {})  # sentences naming it, by score
         naming[f"{sentence.passage.article_id}:{sentence.start}"] = sentence.score
@@ -342,17 +391,26 @@ def _phrases(frame: Frame, top: list[Sentence], docs, matcher: Matcher, cfg: Rea
             old.fit = max(old.fit, fit)
             old.headline = max(old.headline, phrase.headline)
 
+    capitalized = {t.lower_ for doc in docs for t in doc[1:] if t.is_title and t.is_alpha
+                   and not doc[t.i - 1].is_punct}  # fmt: skip
     for sentence, doc in zip(top, docs, strict=True):
-        for span, label, fit in _candidates(frame, doc, cfg):
+        for span, label, fit in _candidates(frame, doc, cfg, names=capitalized):
             if admissible(span):
                 offer(span, label, fit, sentence, doc)
     _from_headlines(frame, top, ranked, admissible, offer, cfg)
     total = sum(s.score for s in top) or 1.0
+    texts: dict[str, dict[str, str]] = {}  # article -> its retrieved passages' text
+    for s in ranked:
+        texts.setdefault(s.passage.article_id, {})[s.passage.chunk_id] = s.passage.text
+    joined = {a: f" {normal(' '.join(chunks.values()))} " for a, chunks in texts.items()}
     for p in found.values():
         p.votes = min(1.0, sum(named_by[p.key].values()) / total)
-        p.score = (cfg.w_support * p.sentence.score / best_score + cfg.w_binding * p.binding
-                   + cfg.w_fit * p.fit + cfg.w_votes * p.votes
-                   + cfg.w_headline * p.headline * p.fit)  # fmt: skip
+        mentions = joined.get(p.sentence.passage.article_id, "").count(f" {p.key} ")
+        p.features["salience"] = min(mentions, cfg.salience_cap) / cfg.salience_cap
+        p.features.update(support=p.sentence.score / best_score, binding=p.binding, fit=p.fit,
+                          votes=p.votes, headline=p.headline * p.fit,
+                          first=float(p.sentence is top[0]))  # fmt: skip
+        p.score = phrase_score(p.features, cfg)
     return list(found.values())
 
 
@@ -390,8 +448,10 @@ def _from_headlines(frame, top, ranked, admissible, offer, cfg) -> None:
             offer(span, label, fit, naming[0] if naming else best, doc, headline=True)
 
 
-def _candidates(frame: Frame, doc, cfg: ReaderSettings, headline: bool = False):
-    """``(span, label, type fit)`` of the phrases in ``doc`` that could answer ``frame``.
+def _candidates(frame: Frame, doc, cfg: ReaderSettings, headline: bool = False,
+                names: frozenset[str] | set[str] = frozenset()):  # fmt: skip
+    """``(span, label, type fit)`` of the phrases in ``doc`` that could answer ``frame``;
+    ``names`` are words the evidence capitalises mid-sentence (names the tagger may miss).
 
     Names of another type than preferred stay candidates at a lower fit: the small model
     often calls an organisation a person ("Kataib Hezbollah") or a place an organisation."""
@@ -399,14 +459,24 @@ def _candidates(frame: Frame, doc, cfg: ReaderSettings, headline: bool = False):
     labels = (frame.labels or THING) | (THING if primary <= THING else frozenset())
     taken: set[int] = set()
     named = {i for ent in doc.ents for i in range(ent.start, ent.end)}
+    chunk_of = {chunk.root.i: chunk for chunk in doc.noun_chunks}
     for ent in doc.ents:
         if ent.label_ in primary:
-            yield ent, ent.label_, 1.0
+            fit = 1.0
         elif ent.label_ in labels:
-            yield ent, ent.label_, cfg.secondary_fit
+            fit = cfg.secondary_fit
         else:
             continue
+        yield ent, ent.label_, fit
         taken.update(range(ent.start, ent.end))
+        head = ent.root.head
+        if ent.root.dep_ in _MODIFYING and head.i >= ent.end and head.i in chunk_of:
+            # "an Iraqi politician", "the Jordanian-Syrian border": the name qualifies a noun,
+            # and the noun phrase it opens may be the answer rather than the name alone
+            chunk = chunk_of[head.i]
+            start = max(chunk.start + (1 if chunk[0].pos_ == "DET" else 0), ent.start)
+            if chunk.end - start > ent.end - ent.start:
+                yield doc[start : chunk.end], "NP", fit
     if frame.kind == "age":  # "a 17-year-old", "aged 17", "Mack Rutherford, 17,"
         for match in _AGE.finditer(doc.text):
             group = next(g for g in (1, 2, 3) if match.group(g))
@@ -425,7 +495,9 @@ def _candidates(frame: Frame, doc, cfg: ReaderSettings, headline: bool = False):
                     yield doc[mods[0].i : mods[-1].i + 1], "MOD", 1.0
     if frame.kind in ("agent", "person", "organization", "place", "entity"):
         for chunk in doc.noun_chunks:  # names spaCy did not tag ("the Co-ordination Framework")
-            if chunk.root.pos_ == "PROPN" and not set(range(chunk.start, chunk.end)) & named:
+            proper = chunk.root.pos_ == "PROPN" or (chunk.root.is_title
+                                                    and chunk.root.lower_ in names)  # fmt: skip
+            if proper and not set(range(chunk.start, chunk.end)) & named:
                 start = chunk.start + (1 if chunk[0].pos_ == "DET" else 0)
                 taken.update(range(chunk.start, chunk.end))
                 yield doc[start : chunk.end], "PROPN", cfg.noun_phrase_fit

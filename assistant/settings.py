@@ -197,6 +197,35 @@ class ReaderSettings(_Group):
         "comes from (times its type fit: a headline's place is no answer to who): headlines "
         "name the subject (sweep15: 0.3 over 0.1/0.2).",
     )
+    # Features below are scored but weigh 0: `python -m eval fit` (5-fold, dev + seed) found
+    # fitted weights lift seed (0.600 -> 0.733 best candidate gold) but lower RealTime QA dev
+    # (0.614 -> 0.523), and sweeps of w_first/w_salience/w_modifier lowered dev too.
+    w_modifier: float = Field(
+        0.0,
+        description="The phrase only qualifies the noun after it ('Iraqi' in 'an Iraqi "
+        "politician'): rarely an answer alone.",
+    )
+    w_subject: float = Field(0.0, description="The phrase is the subject of its clause.")
+    w_overlap: float = Field(
+        0.0, description="Share of the phrase's words the question already has."
+    )
+    w_first: float = Field(0.0, description="The phrase is in the best-scored sentence.")
+    w_salience: float = Field(
+        0.0, description="How often the phrase's article names it (news repeats its subject)."
+    )
+    salience_cap: int = Field(
+        5, ge=1, description="Mentions in its article beyond which a phrase is no more salient."
+    )
+    w_common_noun: float = Field(
+        0.0, description="The phrase is a common noun phrase, not a tagged name."
+    )
+    w_proper_noun: float = Field(
+        0.0, description="The phrase is a proper noun the tagger did not label."
+    )
+    w_quoted: float = Field(0.0, description="The phrase is a quotation.")
+    w_bare_number: float = Field(
+        0.0, description="The phrase is a number the tagger did not label as a quantity."
+    )
     fuller_ratio: float = Field(
         0.5,
         ge=0,
@@ -265,6 +294,14 @@ class ReaderSettings(_Group):
         description="Below this share of the question's "
         "focus in the best evidence passage, the articles are about "
         "something else: abstain.",
+    )
+    cover_dense: float = Field(
+        0.7,
+        ge=0,
+        le=1,
+        description="A sentence at least this close in meaning to the question (cosine) "
+        "covers it even when few of its words occur (long questions with background; sweep: "
+        "0.7 over 0.6/0.65/off).",
     )
     min_binding: float = Field(
         0.05,

@@ -39,6 +39,12 @@ def main(argv: list[str] | None = None) -> int:
         help="an existing index for a gold set (by file stem)",
     )
     sweep.add_argument("--out", help="report folder (default: eval/runs/sweep-<time>)")
+    fit = sub.add_parser("fit", help="fit the reader's phrase weights on gold sets")
+    fit.add_argument("--gold", action="append", required=True, metavar="GOLD=ARTICLES",
+                     help="a gold file and its articles (repeatable)")  # fmt: skip
+    fit.add_argument("--data-dir", action="append", default=[], metavar="GOLD_NAME=DIR",
+                     help="an existing index for a gold set (by file stem)")  # fmt: skip
+    fit.add_argument("--out", help="report folder (default: eval/runs/fit-<time>)")
     run.add_argument("--backend", choices=["extractive", "local", "openai"],
                      help="who writes answers (default: settings)")  # fmt: skip
     bench = sub.add_parser("bench", help="performance benchmark on the benchmark articles")
@@ -83,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
 
             dirs = dict(d.split("=", 1) for d in args.data_dir)
             print(run_sweep(args.gold, parse_grid(args.grid), args.out, dirs))
+        elif args.command == "fit":
+            from eval.fit import run_fit
+
+            print(run_fit(args.gold, dict(d.split("=", 1) for d in args.data_dir), args.out))
         else:
             from eval.bench import run_bench
 

@@ -11,10 +11,11 @@ _PUNCT = re.compile(r"[^\w\s]")
 
 
 def normalize(text: str) -> str:
-    """Lower case, no accents, punctuation or repeated spaces: for lenient matching."""
+    """Lower case, no accents, punctuation or repeated spaces, "&" read as "and": for lenient
+    matching."""
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c))
-    text = _PUNCT.sub(" ", text.lower())
+    text = _PUNCT.sub(" ", text.lower().replace("&", " and "))  # "New Jersey & Oregon"
     return " ".join(text.split())
 
 

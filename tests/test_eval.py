@@ -138,3 +138,31 @@ def test_llm_backend_figures_join_the_report(tmp_path, seed_corpus):
     row = results["systems"]["newsdesk"]["rows"][0]
     assert row["notice"].startswith("Cannot reach the LLM server")
     assert "| fallbacks to extractive | 1 |" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_ampersand_reads_as_and():
+    assert answer_correct("New Jersey and Oregon [1].", False, ["New Jersey & Oregon"])
+
+
+def test_fit_puts_the_marking_feature_first_and_gates_abstention():
+    """The conditional logit learns a weight for the feature that marks gold candidates."""
+    import numpy as np
+
+    from eval.fit import Case, fit, outcome, top_right
+
+    rng = np.random.default_rng(1)
+    cases = []
+    for i in range(30):
+        x = rng.random((4, 2))  # feature 0 is noise, feature 1 marks the gold candidate
+        gold = np.zeros(4, dtype=bool)
+        gold[i % 4] = True
+        x[gold, 1] += 1.0
+        cases.append(Case("set", str(i), True, x, gold, np.ones(4), False))
+    start = np.array([1.0, 0.0])  # noise first: wrong about half the time
+    w = fit(cases, start)
+    assert w[1] > w[0]
+    assert np.mean(top_right(cases, w)) > np.mean(top_right(cases, start))
+    unanswerable = Case("set", "u", False, np.zeros((2, 2)), np.zeros(2, dtype=bool),
+                        np.ones(2), False)  # fmt: skip
+    assert outcome(unanswerable, w, min_answer=0.5, min_binding=0.0)  # abstains: right
+    assert not outcome(unanswerable, w, min_answer=-1.0, min_binding=0.0)  # answers: wrong

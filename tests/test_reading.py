@@ -133,3 +133,32 @@ def test_a_heading_is_never_an_answer(seed_assistant):
         for turn in json.loads(line)["turns"]:
             for citation in seed_assistant.ask(turn).citations:
                 assert citation.quote != HEADING
+
+
+def test_a_name_holding_the_asked_noun_can_answer(make_assistant, tmp_path):
+    """ "Which university ...?" is answered by "Northeastern University": the asked noun in the
+    name does not make it something the question already says."""
+    from tests.conftest import write_article
+
+    corpus = tmp_path / "articles"
+    corpus.mkdir()
+    write_article(corpus, "letters.md", "Northeastern University issued an apology on Monday "
+                  "after it sent 4,000 acceptance letters by mistake. The law school said a "
+                  "technical error caused the emails.", title="Acceptance letters sent in error",
+                  date="2022-10-10")  # fmt: skip
+    assistant = make_assistant()
+    assistant.ingest(corpus, progress=False)
+    answer = assistant.ask(
+        "Which university apologised after sending acceptance letters by mistake?"
+    )
+    assert answer.short_answer == "Northeastern University"
+
+
+def test_a_qualifying_name_offers_its_noun_phrase(seed_assistant):
+    """ "an Iraqi politician": the noun phrase a name qualifies is a candidate of its own."""
+    question = "Who confirmed the IRGC commander's visit to Baghdad?"
+    reading = seed_assistant.read(seed_assistant.prepare(question, None, None))
+    keys = {p.key for p in reading.phrases}
+    assert "iraqi politician" in keys
+    modifier = [p for p in reading.phrases if p.key == "iraqi"]
+    assert all(p.features["modifier"] == 1.0 for p in modifier)
