@@ -210,10 +210,12 @@ def _conclude(frame: Frame, ranked: list[Sentence], matcher: Matcher, cfg: Reade
     phrases = sorted(_phrases(frame, top, docs, matcher, cfg, resolved, ranked),
                      key=lambda p: -p.score)  # fmt: skip
     unbound = f"no {frame.kind} bound to the question in the evidence"
-    if not phrases:
-        return Reading(frame, True, evidence=top[:1], confidence=top[0].score, reason=unbound)
-    chosen = _fuller(phrases[0], phrases, cfg)
-    if chosen.binding < cfg.min_binding or chosen.score < cfg.min_answer:
+    bound = [p for p in phrases if p.binding >= cfg.min_binding]
+    if not bound:
+        return Reading(frame, True, evidence=top[:1], confidence=top[0].score, reason=unbound,
+                       phrases=phrases)  # fmt: skip
+    chosen = _fuller(bound[0], phrases, cfg)
+    if chosen.score < cfg.min_answer:
         return Reading(frame, True, evidence=[chosen.sentence], confidence=chosen.score,
                        reason=unbound, phrases=phrases)  # fmt: skip
     evidence = [chosen.sentence] + [s for s in ranked if s is not chosen.sentence]
@@ -227,6 +229,7 @@ def _fuller(chosen: Phrase, phrases: list[Phrase], cfg: ReaderSettings) -> Phras
     Airways", "United" -> "United Airlines" (news gives the full name once, then shortens)."""
     needle = f" {chosen.key} "
     longer = [p for p in phrases if p is not chosen and needle in f" {p.key} "
+              and p.label not in ("NP", "MOD")  # a name, not a noun phrase around it
               and len(p.key.split()) <= len(chosen.key.split()) + 3
               and p.score >= cfg.fuller_ratio * chosen.score]  # fmt: skip
     if not longer:

@@ -307,7 +307,8 @@ class ReaderSettings(_Group):
         0.05,
         ge=0,
         le=1,
-        description="A phrase bound this loosely to the question's focus is no answer: abstain.",
+        description="A phrase bound this loosely to the question's focus is no answer; with none "
+        "bound tighter, abstain (sweep: 0.05 over 0.1/0.2/0.3).",
     )
     min_answer: float = Field(
         0.3, ge=0, description="A best phrase scoring below this is no answer: abstain."
