@@ -374,15 +374,17 @@ def _phrases(frame: Frame, top: list[Sentence], docs, matcher: Matcher, cfg: Rea
     def offer(span, label, fit, sentence, doc, headline=False) -> None:
         scores = matcher.word_scores([t.lower_ for t in doc])
         phrase = Phrase(phrase_text(span, frame), label, sentence, fit=fit,
-                        headline=1.0 if headline else 0.0,
                         features=_span_features(span, label, question_words))  # fmt: skip
         phrase.binding = _binding(span, doc, scores, matcher.focus, frame, cfg)
+        if headline:  # credit as the headline ties the phrase to the question's focus
+            share = cfg.headline_bound_share
+            phrase.headline = 1.0 - share + share * phrase.binding
         naming = named_by.setdefault(phrase.key, {})  # sentences naming it, by score
         naming[f"{sentence.passage.article_id}:{sentence.start}"] = sentence.score
         local = cfg.w_support * sentence.score / best_score + cfg.w_binding * phrase.binding
         old = found.get(phrase.key)
         if old is not None and headline and not old.headline:
-            old.headline = 1.0  # the headline confirms a phrase a sentence already names
+            old.headline = phrase.headline  # the headline confirms a phrase a sentence names
             return
         if old is None or local > old.score or (old.headline and not headline):
             phrase.score = local
@@ -463,7 +465,10 @@ def _candidates(frame: Frame, doc, cfg: ReaderSettings, headline: bool = False,
     taken: set[int] = set()
     named = {i for ent in doc.ents for i in range(ent.start, ent.end)}
     chunk_of = {chunk.root.i: chunk for chunk in doc.noun_chunks}
+    counting = frame.kind in ("number", "age", "money")
     for ent in doc.ents:
+        if counting and not any(t.like_num for t in ent):
+            continue  # "Wednesday" (a DATE) is no age
         if ent.label_ in primary:
             fit = 1.0
         elif ent.label_ in labels:
@@ -693,6 +698,8 @@ def phrase_text(span, frame: Frame) -> str:
     text = "".join(t.text_with_ws for t in tokens[:-1]) + tokens[-1].text
     if frame.kind in ("number", "age", "money", "duration"):
         text = re.sub(r"\b[A-Za-z]+\b", lambda m: _DIGITS.get(m.group().lower(), m.group()), text)
+    if frame.kind == "age" and (years := re.search(r"\b\d{1,3}\b", text)):
+        return years.group()  # "17-year-old" -> "17"
     return text
 
 

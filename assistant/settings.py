@@ -226,6 +226,13 @@ class ReaderSettings(_Group):
     w_bare_number: float = Field(
         0.0, description="The phrase is a number the tagger did not label as a quantity."
     )
+    headline_bound_share: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Part of the headline credit that depends on the phrase being bound to the "
+        "question's focus within the headline (0: any name in an on-topic headline).",
+    )
     fuller_ratio: float = Field(
         0.5,
         ge=0,

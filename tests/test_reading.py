@@ -162,3 +162,19 @@ def test_a_qualifying_name_offers_its_noun_phrase(seed_assistant):
     assert "iraqi politician" in keys
     modifier = [p for p in reading.phrases if p.key == "iraqi"]
     assert all(p.features["modifier"] == 1.0 for p in modifier)
+
+
+def test_an_age_is_a_number_not_a_day(make_assistant, tmp_path):
+    """Dates are age candidates ("17 years old" is tagged DATE), but only with a number."""
+    from tests.conftest import write_article
+
+    corpus = tmp_path / "articles"
+    corpus.mkdir()
+    write_article(corpus, "pilot.md", "A 17-year-old pilot from Belgium landed in Sofia on "
+                  "Wednesday, completing a solo flight around the world. Mack Rutherford "
+                  "flew a small plane for five months.", title="Teen pilot lands",
+                  date="2022-08-24")  # fmt: skip
+    assistant = make_assistant()
+    assistant.ingest(corpus, progress=False)
+    answer = assistant.ask("How old is the pilot who completed a solo flight around the world?")
+    assert answer.short_answer == "17"
