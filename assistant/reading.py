@@ -453,6 +453,20 @@ def _from_headlines(frame, top, ranked, admissible, offer, cfg) -> None:
             offer(span, label, fit, naming[0] if naming else best, doc, headline=True)
 
 
+def _with_compounds(ent):
+    """The name with the capitalised compound words the tagger left out on its left
+    ("Framework" -> "Co-ordination Framework")."""
+    doc, start = ent.doc, ent.start
+    while start > 0 and doc[start - 1].dep_ == "compound" and start <= doc[start - 1].head.i \
+            < ent.end:  # fmt: skip
+        start -= 1
+    if start == ent.start or not doc[start].text[:1].isupper():
+        return ent
+    span = doc[start : ent.end]
+    span.label_ = ent.label_
+    return span
+
+
 def _candidates(frame: Frame, doc, cfg: ReaderSettings, headline: bool = False,
                 names: frozenset[str] | set[str] = frozenset()):  # fmt: skip
     """``(span, label, type fit)`` of the phrases in ``doc`` that could answer ``frame``;
@@ -475,6 +489,7 @@ def _candidates(frame: Frame, doc, cfg: ReaderSettings, headline: bool = False,
             fit = cfg.secondary_fit
         else:
             continue
+        ent = _with_compounds(ent)
         yield ent, ent.label_, fit
         taken.update(range(ent.start, ent.end))
         head = ent.root.head

@@ -8,6 +8,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 
 _PUNCT = re.compile(r"[^\w\s]")
+_MARKER = re.compile(r"\[\d+\]")
 
 
 def normalize(text: str) -> str:
@@ -33,6 +34,7 @@ def answer_correct(
         return abstained
     if abstained:
         return False
+    answer = _MARKER.sub(" ", answer)  # "Artemis [1]." does not name "Artemis 1"
     if choices:
         gold = [c for c in choices if any(normalize(c) == normalize(g) for g in gold_answers)]
         others = [c for c in choices if c not in gold]

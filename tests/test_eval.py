@@ -166,3 +166,8 @@ def test_fit_puts_the_marking_feature_first_and_gates_abstention():
                         np.ones(2), False)  # fmt: skip
     assert outcome(unanswerable, w, min_answer=0.5, min_binding=0.0)  # abstains: right
     assert not outcome(unanswerable, w, min_answer=-1.0, min_binding=0.0)  # answers: wrong
+
+
+def test_citation_markers_are_not_answer_text():
+    assert not answer_correct("Artemis [1].", False, ["Artemis 1"])
+    assert answer_correct("Artemis 1 [2].", False, ["Artemis 1"])

@@ -178,3 +178,9 @@ def test_an_age_is_a_number_not_a_day(make_assistant, tmp_path):
     assistant.ingest(corpus, progress=False)
     answer = assistant.ask("How old is the pilot who completed a solo flight around the world?")
     assert answer.short_answer == "17"
+
+
+def test_a_name_keeps_the_words_the_tagger_left_out(seed_assistant):
+    """spaCy tags only "Framework" in "the Co-ordination Framework"; the answer is the name."""
+    answer = seed_assistant.ask("What is the largest bloc in Iraq's parliament?")
+    assert answer.short_answer == "Co-ordination Framework"
