@@ -9,7 +9,7 @@ yes or a no. The rules read the question's grammar (spaCy's tags), never particu
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from assistant.text import content_words
 
@@ -73,6 +73,7 @@ class Frame:
     modifiers: tuple[str, ...] = ()  # names qualifying the head ("Iranian" soldiers), lower
     variety: bool = False  # "what kind/type of X": the answer qualifies X ("drone" attack)
     subject: bool = False  # the answer is the doer ("Who claimed ...", "Which group announced")
+    named: bool = False  # "what is the name of the X": the answer must name the X itself
 
     @property
     def wants_phrase(self) -> bool:
@@ -149,13 +150,14 @@ def analyze(question: str) -> Frame:
         head = _head_noun(tokens, wh + 1)
     if head in ("percent", "percentage", "share", "proportion", "rate"):
         return frame("percent", PERCENT | COUNT, head)
-    if head in ("number", "amount", "total", "count", "figure", "sum", "price", "cost"):
+    if head in ("number", "amount", "total", "count", "figure", "sum", "price", "cost",
+                "population", "toll", "size"):  # fmt: skip
         return frame("number", COUNT, head)
     if head in ("name", "type", "kind", "sort", "brand") and "of" in lower[wh + 1 : wh + 6]:
         inner = _head_noun(tokens, lower.index("of", wh + 1))
         if inner:
             if head == "name":
-                return frame(*_category(inner), inner)
+                return replace(frame(*_category(inner), inner), named=True)
             return frame("entity", THING, inner, variety=head in ("type", "kind", "sort"))
     if head:
         kind, labels = _category(head)

@@ -574,6 +574,8 @@ def _binding(span, doc, scores: np.ndarray, focus: Focus, frame: Frame,
     if frame.head:
         heads = [t for t in doc if t.lemma_.lower() == frame.head and t.i not in inside]
         head_close = max((_naming(span, t, distances, cfg) for t in heads), default=0.0)
+        if frame.named and head_close < cfg.min_naming:
+            return 0.0  # "the name of the commander": a name not given to a commander
         bound = min(1.0, bound + cfg.head_share * head_close)
     if frame.subject and not _is_subject(span):
         bound *= cfg.role_mismatch

@@ -254,6 +254,13 @@ class ReaderSettings(_Group):
         description="Part of the binding that comes "
         "from the noun the question names ('which airline').",
     )
+    min_naming: float = Field(
+        0.9,
+        ge=0,
+        le=1,
+        description="'What is the name of the X?': how surely a phrase must name the X "
+        "(1: apposition or compound; sweep: 0.9 over 0.6, seed 0.641 vs 0.609, dev equal).",
+    )
     describing_fit: float = Field(
         0.4,
         ge=0,

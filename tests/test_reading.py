@@ -184,3 +184,22 @@ def test_a_name_keeps_the_words_the_tagger_left_out(seed_assistant):
     """spaCy tags only "Framework" in "the Co-ordination Framework"; the answer is the name."""
     answer = seed_assistant.ask("What is the largest bloc in Iraq's parliament?")
     assert answer.short_answer == "Co-ordination Framework"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the name of the IRGC commander who visited Baghdad?",
+        "What is the population of Haifa?",
+    ],
+)
+def test_a_name_or_measure_the_article_never_gives_is_not_answered(seed_assistant, question):
+    """The commander is never named, nor Haifa's population counted: no other name or number
+    stands in for them."""
+    answer = seed_assistant.ask(question)
+    assert answer.abstained and answer.short_answer is None
+
+
+def test_a_base_named_in_a_compound_is_its_name(seed_assistant):
+    answer = seed_assistant.ask("What is the name of the US base in Jordan that was attacked?")
+    assert answer.short_answer == "Tower 22"
