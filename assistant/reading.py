@@ -459,8 +459,13 @@ def _with_compounds(ent):
     doc, start = ent.doc, ent.start
     while start > 0 and doc[start - 1].dep_ == "compound" and start <= doc[start - 1].head.i \
             < ent.end:  # fmt: skip
-        start -= 1
-    if start == ent.start or not doc[start].text[:1].isupper():
+        word = start - 1  # the written word it belongs to ("Co-ordination": three tokens)
+        while word > 0 and not doc[word - 1].whitespace_:
+            word -= 1
+        if not doc[word].text[:1].isupper():
+            break  # "State Department spokesman Matthew Miller": a title, not the name
+        start = word
+    if start == ent.start:
         return ent
     span = doc[start : ent.end]
     span.label_ = ent.label_
