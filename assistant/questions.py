@@ -181,6 +181,11 @@ def _asks_subject(tokens, wh: int | None) -> bool:
     return False
 
 
+def noun_kind(noun: str) -> str:
+    """The kind of thing a noun names: "border" a place, "commander" a person, else entity."""
+    return _category(noun)[0]
+
+
 def _category(noun: str) -> tuple[str, frozenset[str]]:
     last = noun.split()[-1]
     if last in _TIME_NOUNS:

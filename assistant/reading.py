@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from assistant.matching import Focus, Matcher, WordVectors, focus_of
-from assistant.questions import THING, Frame, analyze
+from assistant.questions import THING, Frame, analyze, noun_kind
 from assistant.settings import ReaderSettings
 from assistant.text import FUNCTION_WORDS, is_statement, words
 from assistant.types import Passage
@@ -453,6 +453,18 @@ def _from_headlines(frame, top, ranked, admissible, offer, cfg) -> None:
             offer(span, label, fit, naming[0] if naming else best, doc, headline=True)
 
 
+def _noun_fits(noun: str, kind: str) -> bool:
+    """Can a noun phrase headed by ``noun`` answer a question of ``kind``? ("an Iraqi
+    politician" answers who, "the IRGC commander" no organisation, "the Jordan strike" no
+    place)."""
+    named = noun_kind(noun)
+    if kind == "entity":
+        return True
+    if kind == "agent":
+        return named in ("person", "organization", "entity")
+    return named == kind
+
+
 def _with_compounds(ent):
     """The name with the capitalised compound words the tagger left out on its left
     ("Framework" -> "Co-ordination Framework")."""
@@ -498,7 +510,8 @@ def _candidates(frame: Frame, doc, cfg: ReaderSettings, headline: bool = False,
         yield ent, ent.label_, fit
         taken.update(range(ent.start, ent.end))
         head = ent.root.head
-        if ent.root.dep_ in _MODIFYING and head.i >= ent.end and head.i in chunk_of:
+        if ent.root.dep_ in _MODIFYING and head.i >= ent.end and head.i in chunk_of \
+                and _noun_fits(head.lemma_.lower(), frame.kind):  # fmt: skip
             # "an Iraqi politician", "the Jordanian-Syrian border": the name qualifies a noun,
             # and the noun phrase it opens may be the answer rather than the name alone
             chunk = chunk_of[head.i]

@@ -206,7 +206,7 @@ def test_a_base_named_in_a_compound_is_its_name(seed_assistant):
 
 
 def test_a_title_before_a_name_is_not_part_of_it(seed_assistant):
-    """"State Department spokesman Matthew Miller": the compound "spokesman" is lower case, so
+    """ "State Department spokesman Matthew Miller": the compound "spokesman" is lower case, so
     the name stays "Matthew Miller" and binds to the question's words around it."""
     answer = seed_assistant.ask("Who spoke for the State Department?")
     assert answer.short_answer == "Matthew Miller"
