@@ -95,9 +95,10 @@ class Phrase:
 
 
 # What a phrase's score weighs: each name has a ``w_<name>`` reader setting.
-PHRASE_FEATURES = ("support", "binding", "fit", "votes", "headline", "modifier", "subject",
-                   "overlap", "first", "salience", "common_noun", "proper_noun", "quoted",
-                   "bare_number")  # fmt: skip
+PHRASE_FEATURES = (
+    "support", "binding", "fit", "votes", "headline", "modifier", "subject", "overlap", "first",
+    "salience", "names_head", "common_noun", "proper_noun", "quoted", "bare_number",
+)  # fmt: skip
 
 
 def phrase_score(features: dict[str, float], cfg: ReaderSettings) -> float:
@@ -375,7 +376,9 @@ def _phrases(frame: Frame, top: list[Sentence], docs, matcher: Matcher, cfg: Rea
         scores = matcher.word_scores([t.lower_ for t in doc])
         phrase = Phrase(phrase_text(span, frame), label, sentence, fit=fit,
                         features=_span_features(span, label, question_words))  # fmt: skip
-        phrase.binding = _binding(span, doc, scores, matcher.focus, frame, cfg)
+        phrase.binding, phrase.features["names_head"] = _binding(
+            span, doc, scores, matcher.focus, frame, cfg
+        )
         if headline:  # credit as the headline ties the phrase to the question's focus
             share = cfg.headline_bound_share
             phrase.headline = 1.0 - share + share * phrase.binding
@@ -395,6 +398,9 @@ def _phrases(frame: Frame, top: list[Sentence], docs, matcher: Matcher, cfg: Rea
         else:
             old.fit = max(old.fit, fit)
             old.headline = max(old.headline, phrase.headline)
+            old.features["names_head"] = max(
+                old.features["names_head"], phrase.features["names_head"]
+            )
 
     capitalized = {t.lower_ for doc in docs for t in doc[1:] if t.is_title and t.is_alpha
                    and not doc[t.i - 1].is_punct}  # fmt: skip
@@ -569,9 +575,10 @@ def _candidates(frame: Frame, doc, cfg: ReaderSettings, headline: bool = False,
 
 
 def _binding(span, doc, scores: np.ndarray, focus: Focus, frame: Frame,
-             cfg: ReaderSettings) -> float:  # fmt: skip
+             cfg: ReaderSettings) -> tuple[float, float]:  # fmt: skip
     """Focus words near the phrase in the parse, weighted by rarity and closeness; plus a
-    bonus when the phrase names the noun the question asks for ("the port of Haifa")."""
+    bonus when the phrase names the noun the question asks for ("the port of Haifa").
+    Also returns 1.0 when it surely names that noun (apposition, compound, "port of X")."""
     distances = _tree_distances(doc, span.root.i)
     inside = set(range(span.start, span.end))
     total = matched = 0.0
@@ -589,17 +596,19 @@ def _binding(span, doc, scores: np.ndarray, focus: Focus, frame: Frame,
         matched += weight * strength
     # how close the phrase sits to the focus words its sentence has (coverage is scored apart)
     bound = total / matched if matched else 0.0
+    names = 0.0
     if frame.head:
         heads = [t for t in doc if t.lemma_.lower() == frame.head and t.i not in inside]
         head_close = max((_naming(span, t, distances, cfg) for t in heads), default=0.0)
-        if frame.named and head_close < cfg.min_naming:
-            return 0.0  # "the name of the commander": a name not given to a commander
+        names = float(head_close >= cfg.min_naming)
+        if frame.named and not names:
+            return 0.0, 0.0  # "the name of the commander": a name not given to a commander
         bound = min(1.0, bound + cfg.head_share * head_close)
     if frame.subject and not _is_subject(span):
         bound *= cfg.role_mismatch
     if _other_predicate(span, doc, frame):
         bound *= cfg.verb_mismatch
-    return bound
+    return bound, names
 
 
 _LIGHT_VERBS = {"be", "have", "do", "say", "make", "get", "take", "go", "come", "give"}

@@ -206,6 +206,11 @@ class ReaderSettings(_Group):
         "politician'): rarely an answer alone (sweep: -0.2 over 0 and -0.3; it counts "
         "once candidates include the noun phrase and names' left-out compounds).",
     )
+    w_names_head: float = Field(
+        0.0,
+        description="The phrase surely names the noun the question asks for ('the port "
+        "of Haifa'; sweep: 0 over 0.2/0.4, which gave seed 0.703 but dev 0.516).",
+    )
     w_subject: float = Field(0.0, description="The phrase is the subject of its clause.")
     w_overlap: float = Field(
         0.0, description="Share of the phrase's words the question already has."
