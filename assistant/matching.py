@@ -111,25 +111,27 @@ class Matcher:
         self.soft_min, self.soft_weight = soft_min, soft_weight
         self._focus_vectors = self.vectors.matrix(focus.words) if self.vectors else None
         self._index = {s: i for i, s in enumerate(focus.stems)}
+        self._columns: dict[str, np.ndarray] = {}  # word -> its scores against the focus
 
     def word_scores(self, text_words: list[str]) -> np.ndarray:
         """(focus words x text words): 1 where stems are equal, soft credit where close."""
-        n = len(text_words)
-        scores = np.zeros((len(self.focus.stems), n), np.float32)
-        if not n:
-            return scores
-        for j, word in enumerate(text_words):
-            i = self._index.get(stem(word))
-            if i is not None:
-                scores[i, j] = 1.0
-        if self._focus_vectors is not None:
-            content = [j for j, w in enumerate(text_words) if w not in FUNCTION_WORDS]
-            if content:
-                sims = self._focus_vectors @ self.vectors.matrix(
-                    [text_words[j] for j in content]).T  # fmt: skip
-                soft = np.where(sims >= self.soft_min, self.soft_weight * sims, 0.0)
-                scores[:, content] = np.maximum(scores[:, content], soft)
-        return scores
+        if not text_words:
+            return np.zeros((len(self.focus.stems), 0), np.float32)
+        new = [w for w in dict.fromkeys(text_words) if w not in self._columns]
+        if new:  # each distinct word is scored once per question (a matcher lives that long)
+            columns = np.zeros((len(self.focus.stems), len(new)), np.float32)
+            if self._focus_vectors is not None:
+                content = [j for j, w in enumerate(new) if w not in FUNCTION_WORDS]
+                if content:
+                    sims = self._focus_vectors @ self.vectors.matrix([new[j] for j in content]).T
+                    columns[:, content] = np.where(sims >= self.soft_min,
+                                                   self.soft_weight * sims, 0.0)  # fmt: skip
+            for j, word in enumerate(new):
+                i = self._index.get(stem(word))
+                if i is not None:
+                    columns[i, j] = 1.0
+                self._columns[word] = columns[:, j]
+        return np.stack([self._columns[w] for w in text_words], axis=1)
 
     def coverage(self, text_words: list[str]) -> tuple[float, np.ndarray]:
         """Weighted share of the focus found in the text, and each focus word's best match."""
