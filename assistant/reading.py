@@ -107,6 +107,7 @@ def phrase_score(features: dict[str, float], cfg: ReaderSettings) -> float:
 
 
 _MODIFYING = ("amod", "compound", "nmod")
+_WHO_OR_WHERE = frozenset({"PERSON", "NORP", "ORG", "GPE", "LOC", "FAC"})
 
 
 def _span_features(span, label: str, question_words: set[str]) -> dict[str, float]:
@@ -503,6 +504,7 @@ def _candidates(frame: Frame, doc, cfg: ReaderSettings, headline: bool = False,
     named = {i for ent in doc.ents for i in range(ent.start, ent.end)}
     chunk_of = {chunk.root.i: chunk for chunk in doc.noun_chunks}
     counting = frame.kind in ("number", "age", "money")
+    thing_asked = frame.kind == "entity" and bool(frame.head)
     for ent in doc.ents:
         if counting and not any(t.like_num for t in ent):
             continue  # "Wednesday" (a DATE) is no age
@@ -512,6 +514,8 @@ def _candidates(frame: Frame, doc, cfg: ReaderSettings, headline: bool = False,
             fit = cfg.secondary_fit
         else:
             continue
+        if thing_asked and ent.label_ in _WHO_OR_WHERE:
+            fit = min(fit, cfg.thing_name_fit)  # "which item": not a person, firm or place
         ent = _with_compounds(ent)
         yield ent, ent.label_, fit
         taken.update(range(ent.start, ent.end))

@@ -296,6 +296,14 @@ class ReaderSettings(_Group):
         le=1,
         description="Type fit of an acceptable but not preferred label (a country for 'who').",
     )
+    thing_name_fit: float = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description="Type fit of a person, group, nationality or place for 'which <thing>' "
+        "('which item', 'which show'): those questions would ask who or where (sweep: 0.3 "
+        "over 0.5/1).",
+    )
     common_noun_fit: float = Field(
         0.3,
         ge=0,

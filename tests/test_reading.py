@@ -210,3 +210,20 @@ def test_a_title_before_a_name_is_not_part_of_it(seed_assistant):
     the name stays "Matthew Miller" and binds to the question's words around it."""
     answer = seed_assistant.ask("Who spoke for the State Department?")
     assert answer.short_answer == "Matthew Miller"
+
+
+def test_which_thing_gives_people_and_places_a_low_type_fit():
+    """ "Which food ...": a place or nationality in the sentence fits the question poorly."""
+    from assistant.nlp import parse
+    from assistant.questions import analyze
+    from assistant.reading import _candidates
+    from assistant.settings import ReaderSettings
+
+    cfg = ReaderSettings()
+    frame = analyze("Which food was linked to the listeria outbreak?")
+    doc = parse(["Deli meat from stores in New York was linked to the outbreak, Americans heard."])[
+        0
+    ]
+    fits = {span.text: fit for span, _, fit in _candidates(frame, doc, cfg)}
+    assert fits["New York"] == fits["Americans"] == cfg.thing_name_fit < 1.0
+    assert fits["Deli meat"] == cfg.noun_phrase_fit
