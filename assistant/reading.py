@@ -440,6 +440,8 @@ def _from_headlines(frame, top, ranked, admissible, offer, cfg) -> None:
     (or its best one)."""
     from assistant.nlp import parse
 
+    if frame.kind in ("date", "duration"):
+        return  # a headline's date is the page's ("January 6 hearings: live updates")
     articles: dict[str, Sentence] = {}
     for s in top:
         if s.context >= cfg.min_context:  # an article about something else lends no headline

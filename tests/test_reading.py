@@ -227,3 +227,19 @@ def test_which_thing_gives_people_and_places_a_low_type_fit():
     fits = {span.text: fit for span, _, fit in _candidates(frame, doc, cfg)}
     assert fits["New York"] == fits["Americans"] == cfg.thing_name_fit < 1.0
     assert fits["Deli meat"] == cfg.noun_phrase_fit
+
+
+def test_a_date_in_the_headline_is_not_the_answer(make_assistant, tmp_path):
+    """Live pages carry their own date in the title; "when" is answered from the text."""
+    from tests.conftest import write_article
+
+    corpus = tmp_path / "articles"
+    corpus.mkdir()
+    write_article(corpus, "live.md", "Covid-19 vaccines could be available for children as young "
+                  "as 6 months as early as next week, according to the White House. Officials "
+                  "said pharmacies were ready.", title="June 16, 2022 coronavirus pandemic news",
+                  date="2022-06-16")  # fmt: skip
+    assistant = make_assistant()
+    assistant.ingest(corpus, progress=False)
+    answer = assistant.ask("How soon could Covid-19 vaccines be available for young children?")
+    assert answer.short_answer.lower() == "next week"
