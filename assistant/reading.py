@@ -462,10 +462,13 @@ def _from_headlines(frame, top, ranked, admissible, offer, cfg) -> None:
             offer(span, label, fit, naming[0] if naming else best, doc, headline=True)
 
 
-def _noun_fits(noun: str, kind: str) -> bool:
-    """Can a noun phrase headed by ``noun`` answer a question of ``kind``? ("an Iraqi
-    politician" answers who, "the IRGC commander" no organisation, "the Jordan strike" no
-    place)."""
+def _noun_fits(noun: str, frame: Frame) -> bool:
+    """Can a noun phrase headed by ``noun`` answer ``frame``? ("an Iraqi politician" answers
+    who, "the IRGC commander" no organisation, "the Jordan strike" no place, "the South Korean
+    show" not "which show": it describes the thing asked for without naming it)."""
+    kind = frame.kind
+    if noun == frame.head and kind != "place":  # "the Jordanian-Syrian border" is a place
+        return False
     named = noun_kind(noun)
     if kind == "entity":
         return True
@@ -523,7 +526,7 @@ def _candidates(frame: Frame, doc, cfg: ReaderSettings, headline: bool = False,
         taken.update(range(ent.start, ent.end))
         head = ent.root.head
         if ent.root.dep_ in _MODIFYING and head.i >= ent.end and head.i in chunk_of \
-                and _noun_fits(head.lemma_.lower(), frame.kind):  # fmt: skip
+                and _noun_fits(head.lemma_.lower(), frame):  # fmt: skip
             # "an Iraqi politician", "the Jordanian-Syrian border": the name qualifies a noun,
             # and the noun phrase it opens may be the answer rather than the name alone
             chunk = chunk_of[head.i]
