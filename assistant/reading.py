@@ -855,6 +855,8 @@ def _clause(frame: Frame, top: list[Sentence], docs, matcher: Matcher,
                 options.append((sentence.score * strength, sentence, span))
         else:
             span = _complement(doc, _anchor(doc, scores, frame))
+            if span is not None and "?" in span.text:
+                continue  # "What do the images show?": a question in the text answers nothing
             if span is not None:
                 options.append((sentence.score, sentence, span))
             break  # the best sentence's own clause, or none

@@ -130,8 +130,11 @@ _BYLINE = re.compile(
 
 def is_statement(sentence: str, min_words: int = 5) -> bool:
     """A full sentence that can carry an answer: ends like a sentence, enough words, not a
-    heading, caption or byline ("Three US troops killed in Jordan drone attack" is a heading)."""
+    heading, caption or byline ("Three US troops killed in Jordan drone attack" is a heading),
+    not a question ("What do the images show?" introduces the answer, it is not one)."""
     text = sentence.strip()
     if len(text.split()) < min_words or not _TERMINAL.search(text):
+        return False
+    if text.rstrip("\"'”’)]").endswith("?"):
         return False
     return not _BYLINE.match(text)

@@ -243,3 +243,11 @@ def test_a_date_in_the_headline_is_not_the_answer(make_assistant, tmp_path):
     assistant.ingest(corpus, progress=False)
     answer = assistant.ask("How soon could Covid-19 vaccines be available for young children?")
     assert answer.short_answer.lower() == "next week"
+
+
+def test_a_question_in_the_text_is_no_statement():
+    from assistant.text import is_statement
+
+    assert not is_statement("What do the images show?")
+    assert not is_statement("“Who would have thought the telescope could see that far?”")
+    assert is_statement("The images show thousands of distant galaxies.")
