@@ -358,7 +358,7 @@ def _phrases(frame: Frame, top: list[Sentence], docs, matcher: Matcher, cfg: Rea
     def admissible(span) -> bool:
         key = normal(span.text)
         content = [w for w in words(span.text) if w not in FUNCTION_WORDS]
-        if not key or key in bylines or not content:
+        if not key or key in bylines or not content or _cuts_a_word(span):
             return False
         asked = [w for w in content if w != frame.head]  # "Which university": a name that
         if (
@@ -462,6 +462,29 @@ def _from_headlines(frame, top, ranked, admissible, offer, cfg) -> None:
             offer(span, label, fit, naming[0] if naming else best, doc, headline=True)
 
 
+def _cuts_a_word(span) -> bool:
+    """The span starts or ends inside a written word ("escalate" of "de-escalate"); a number
+    may ("17" of "17-year-old", "nine" of "a nine-year sentence")."""
+    doc = span.doc
+
+    def joined(token) -> bool:
+        return token.is_alpha or token.is_digit or token.text == "-"
+
+    before = (
+        not span[0].like_num
+        and span.start > 0
+        and not doc[span.start - 1].whitespace_
+        and joined(doc[span.start - 1])
+    )
+    after = (
+        not span[-1].like_num
+        and span.end < len(doc)
+        and not doc[span.end - 1].whitespace_
+        and joined(doc[span.end])
+    )
+    return before or after
+
+
 def _noun_fits(noun: str, frame: Frame) -> bool:
     """Can a noun phrase headed by ``noun`` answer ``frame``? ("an Iraqi politician" answers
     who, "the IRGC commander" no organisation, "the Jordan strike" no place, "the South Korean
@@ -531,8 +554,9 @@ def _candidates(frame: Frame, doc, cfg: ReaderSettings, headline: bool = False,
             # and the noun phrase it opens may be the answer rather than the name alone
             chunk = chunk_of[head.i]
             start = max(chunk.start + (1 if chunk[0].pos_ == "DET" else 0), ent.start)
-            if chunk.end - start > ent.end - ent.start:
-                yield doc[start : chunk.end], "NP", fit
+            if chunk.end - start > ent.end - ent.start:  # a thing now, if a thing is asked
+                yield doc[start : chunk.end], "NP", max(fit, cfg.noun_phrase_fit) if \
+                    thing_asked else fit  # fmt: skip
     if frame.kind == "age":  # "a 17-year-old", "aged 17", "Mack Rutherford, 17,"
         for match in _AGE.finditer(doc.text):
             group = next(g for g in (1, 2, 3) if match.group(g))

@@ -251,3 +251,16 @@ def test_a_question_in_the_text_is_no_statement():
     assert not is_statement("What do the images show?")
     assert not is_statement("“Who would have thought the telescope could see that far?”")
     assert is_statement("The images show thousands of distant galaxies.")
+
+
+def test_a_candidate_never_cuts_a_written_word():
+    """ "escalate" of "de-escalate" is no phrase; numbers inside compounds still are."""
+    from assistant.nlp import parse
+    from assistant.reading import _cuts_a_word
+
+    doc = parse(["They urged the militias to de-escalate after a 17-year-old pilot landed."])[0]
+    by_text = {t.text: doc[t.i : t.i + 1] for t in doc}
+    assert _cuts_a_word(by_text["escalate"])
+    assert _cuts_a_word(by_text["de"])
+    assert not _cuts_a_word(by_text["17"])
+    assert not _cuts_a_word(by_text["militias"])
