@@ -174,10 +174,11 @@ class ReaderSettings(_Group):
     )
     w_support: float = Field(0.6, ge=0, description="Score of the phrase's sentence.")
     w_binding: float = Field(
-        0.2,
+        0.4,
         ge=0,
         description="How close the phrase sits to the "
-        "question's focus words in the parse (a number *of drones*).",
+        "question's focus words in the parse (a number *of drones*) (sweep with w_votes: "
+        "0.4/0.2 over 0.2-0.4 × 0.1-0.2, the direction `eval fit` also took).",
     )
     w_fit: float = Field(
         0.3,
@@ -186,10 +187,10 @@ class ReaderSettings(_Group):
         "question (a person for 'who is the spokesman').",
     )
     w_votes: float = Field(
-        0.1,
+        0.2,
         ge=0,
         description="Redundancy: how much of the retrieved text names the phrase "
-        "(news repeats its answer).",
+        "(news repeats its answer) (swept with w_binding).",
     )
     w_headline: float = Field(
         0.3,
