@@ -485,13 +485,13 @@ def _cuts_a_word(span) -> bool:
     return before or after
 
 
-def _noun_fits(noun: str, frame: Frame) -> bool:
+def _noun_fits(noun: str, frame: Frame, named_by_compound: bool = False) -> bool:
     """Can a noun phrase headed by ``noun`` answer ``frame``? ("an Iraqi politician" answers
     who, "the IRGC commander" no organisation, "the Jordan strike" no place, "the South Korean
     show" not "which show": it describes the thing asked for without naming it)."""
     kind = frame.kind
-    if noun == frame.head and kind != "place":  # "the Jordanian-Syrian border" is a place
-        return False
+    if noun == frame.head:  # "the Jordanian-Syrian border" is a place; "Al Tanf base" (named
+        return kind == "place" or named_by_compound  # by a compound) is the base asked for
     named = noun_kind(noun)
     if kind == "entity":
         return True
@@ -548,8 +548,9 @@ def _candidates(frame: Frame, doc, cfg: ReaderSettings, headline: bool = False,
         yield ent, ent.label_, fit
         taken.update(range(ent.start, ent.end))
         head = ent.root.head
+        naming = ent.root.dep_ == "compound"
         if ent.root.dep_ in _MODIFYING and head.i >= ent.end and head.i in chunk_of \
-                and _noun_fits(head.lemma_.lower(), frame):  # fmt: skip
+                and _noun_fits(head.lemma_.lower(), frame, naming):  # fmt: skip
             # "an Iraqi politician", "the Jordanian-Syrian border": the name qualifies a noun,
             # and the noun phrase it opens may be the answer rather than the name alone
             chunk = chunk_of[head.i]
