@@ -267,7 +267,7 @@ def test_a_candidate_never_cuts_a_written_word():
 
 
 def test_a_named_instance_of_the_asked_noun_is_a_candidate(seed_assistant):
-    """"Which base ...": "Al Tanf base" names a base (compound), unlike "the South Korean show"
+    """ "Which base ...": "Al Tanf base" names a base (compound), unlike "the South Korean show"
     which only describes one."""
     question = "Which base just across the border from Tower 22 did the network claim to attack?"
     reading = seed_assistant.read(seed_assistant.prepare(question, None, None))
