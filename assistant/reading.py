@@ -97,7 +97,7 @@ class Phrase:
 # What a phrase's score weighs: each name has a ``w_<name>`` reader setting.
 PHRASE_FEATURES = (
     "support", "binding", "fit", "votes", "headline", "modifier", "subject", "overlap", "first",
-    "salience", "names_head", "common_noun", "proper_noun", "quoted", "bare_number",
+    "names_head", "common_noun", "proper_noun", "quoted", "bare_number",
 )  # fmt: skip
 
 
@@ -373,8 +373,12 @@ def _phrases(frame: Frame, top: list[Sentence], docs, matcher: Matcher, cfg: Rea
             frame.modifiers and frame.kind in ("number", "age") and _clashes(span, frame, matcher)
         )  # "three US soldiers" vs Iranian ones
 
+    doc_scores: dict[int, np.ndarray] = {}  # each parsed text scored once, not per candidate
+
     def offer(span, label, fit, sentence, doc, headline=False) -> None:
-        scores = matcher.word_scores([t.lower_ for t in doc])
+        if id(doc) not in doc_scores:
+            doc_scores[id(doc)] = matcher.word_scores([t.lower_ for t in doc])
+        scores = doc_scores[id(doc)]
         phrase = Phrase(phrase_text(span, frame), label, sentence, fit=fit,
                         features=_span_features(span, label, question_words))  # fmt: skip
         phrase.binding, phrase.features["names_head"] = _binding(
@@ -411,14 +415,8 @@ def _phrases(frame: Frame, top: list[Sentence], docs, matcher: Matcher, cfg: Rea
                 offer(span, label, fit, sentence, doc)
     _from_headlines(frame, top, ranked, admissible, offer, cfg)
     total = sum(s.score for s in top) or 1.0
-    texts: dict[str, dict[str, str]] = {}  # article -> its retrieved passages' text
-    for s in ranked:
-        texts.setdefault(s.passage.article_id, {})[s.passage.chunk_id] = s.passage.text
-    joined = {a: f" {normal(' '.join(chunks.values()))} " for a, chunks in texts.items()}
     for p in found.values():
         p.votes = min(1.0, sum(named_by[p.key].values()) / total)
-        mentions = joined.get(p.sentence.passage.article_id, "").count(f" {p.key} ")
-        p.features["salience"] = min(mentions, cfg.salience_cap) / cfg.salience_cap
         p.features.update(support=p.sentence.score / best_score, binding=p.binding, fit=p.fit,
                           votes=p.votes, headline=p.headline * p.fit,
                           first=float(p.sentence is top[0]))  # fmt: skip

@@ -201,7 +201,8 @@ class ReaderSettings(_Group):
     )
     # Features below but w_modifier weigh 0: `python -m eval fit` (5-fold, dev + seed) found
     # fitted weights lift seed (0.600 -> 0.733 best candidate gold) but lower RealTime QA dev
-    # (0.614 -> 0.523), and sweeps of w_first and w_salience lowered dev too.
+    # (0.614 -> 0.523), and a sweep of w_first lowered dev too. (An article-salience feature,
+    # mentions of the phrase in its article, swept 0.1/0.2 and fitted, lowered dev: removed.)
     w_modifier: float = Field(
         -0.2,
         description="The phrase only qualifies the noun after it ('Iraqi' in 'an Iraqi "
@@ -218,12 +219,6 @@ class ReaderSettings(_Group):
         0.0, description="Share of the phrase's words the question already has."
     )
     w_first: float = Field(0.0, description="The phrase is in the best-scored sentence.")
-    w_salience: float = Field(
-        0.0, description="How often the phrase's article names it (news repeats its subject)."
-    )
-    salience_cap: int = Field(
-        5, ge=1, description="Mentions in its article beyond which a phrase is no more salient."
-    )
     w_common_noun: float = Field(
         0.0, description="The phrase is a common noun phrase, not a tagged name."
     )

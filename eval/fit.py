@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from eval.runner import RUNS_DIR, code_version
-from eval.scoring import mentions, normalize
+from eval.scoring import gold_choices, mentions
 from eval.sweep import _GoldSet
 
 L2 = 0.01  # penalty on the weights' squared norm: ~120 questions cannot carry large weights
@@ -44,24 +44,14 @@ class Case:
     before_phrases: bool  # the reader abstained before looking for phrases
 
 
-def _gold_names(q) -> list[str]:
-    if q.choices:
-        return [c for c in q.choices if any(normalize(c) == normalize(g) for g in q.answers)]
-    return list(q.answers)
-
-
 def collect(gold_set: _GoldSet, reader) -> list[Case]:
     """Read every question of ``gold_set`` once and keep its candidates' features."""
     from assistant.reading import PHRASE_FEATURES
 
     cases = []
     for q in gold_set.questions:
-        history: list[tuple[str, str]] = []
-        for turn in q.turns[:-1]:
-            earlier = gold_set.assistant.conclude(gold_set.prepare(turn, history, q.as_of), reader)
-            history.append((turn, earlier.answer))
-        reading = gold_set.assistant.read(gold_set.prepare(q.question, history, q.as_of), reader)
-        names = _gold_names(q)
+        reading = gold_set.assistant.read(gold_set.retrieved(q, reader), reader)
+        names = gold_choices(q.answers, q.choices)
         phrases = reading.phrases
         x = np.array([[p.features.get(f, 0.0) for f in PHRASE_FEATURES] for p in phrases],
                      dtype=float).reshape(len(phrases), len(PHRASE_FEATURES))  # fmt: skip

@@ -26,6 +26,13 @@ def mentions(text: str, phrase: str) -> bool:
     return bool(needle) and f" {needle} " in f" {normalize(text)} "
 
 
+def gold_choices(gold_answers: Sequence[str], choices: Sequence[str]) -> list[str]:
+    """The choices that are gold answers (all gold answers when there are no choices)."""
+    if not choices:
+        return list(gold_answers)
+    return [c for c in choices if any(normalize(c) == normalize(g) for g in gold_answers)]
+
+
 def answer_correct(
     answer: str, abstained: bool, gold_answers: Sequence[str], choices: Sequence[str] = ()
 ) -> bool:
@@ -36,7 +43,7 @@ def answer_correct(
         return False
     answer = _MARKER.sub(" ", answer)  # "Artemis [1]." does not name "Artemis 1"
     if choices:
-        gold = [c for c in choices if any(normalize(c) == normalize(g) for g in gold_answers)]
+        gold = gold_choices(gold_answers, choices)
         others = [c for c in choices if c not in gold]
         return any(mentions(answer, g) for g in gold) and not any(
             mentions(answer, o) for o in others

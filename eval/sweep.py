@@ -63,15 +63,19 @@ class _GoldSet:
             self._prepared[key] = self.assistant.prepare(question, history, as_of)
         return self._prepared[key]
 
+    def retrieved(self, q, reader):
+        """``q``'s last turn retrieved, after its earlier turns were answered with ``reader``."""
+        history: list[tuple[str, str]] = []
+        for turn in q.turns[:-1]:
+            earlier = self.assistant.conclude(self.prepare(turn, history, q.as_of), reader)
+            history.append((turn, earlier.answer))
+        return self.prepare(q.question, history, q.as_of)
+
     def score(self, reader) -> dict[str, Any]:
         rows = []
         sentence_hits: list[bool | None] = []
         for q in self.questions:
-            history: list[tuple[str, str]] = []
-            for turn in q.turns[:-1]:
-                earlier = self.assistant.conclude(self.prepare(turn, history, q.as_of), reader)
-                history.append((turn, earlier.answer))
-            retrieved = self.prepare(q.question, history, q.as_of)
+            retrieved = self.retrieved(q, reader)
             answer = self.assistant.conclude(retrieved, reader)
             reading = self.assistant.read(retrieved, reader) if q.answers else None
             top = reading.sentences[0].text if reading and reading.sentences else ""

@@ -15,6 +15,18 @@ def _verbatim(assistant, answer):
         assert assistant.article_text(c.article_id)[c.start : c.end] == c.quote
 
 
+def _ask_one_article(make_assistant, tmp_path, question, text, **meta):
+    """Ask ``question`` of a fresh index holding one written article."""
+    from tests.conftest import write_article
+
+    corpus = tmp_path / "articles"
+    corpus.mkdir()
+    write_article(corpus, "article.md", text, **meta)
+    assistant = make_assistant()
+    assistant.ingest(corpus, progress=False)
+    return assistant.ask(question)
+
+
 def test_answer_phrase_first_with_its_marker(seed_assistant):
     answer = seed_assistant.ask("Who claimed the Haifa attack?")
     assert answer.answer == "The Islamic Resistance in Iraq [1]."
@@ -138,18 +150,15 @@ def test_a_heading_is_never_an_answer(seed_assistant):
 def test_a_name_holding_the_asked_noun_can_answer(make_assistant, tmp_path):
     """ "Which university ...?" is answered by "Northeastern University": the asked noun in the
     name does not make it something the question already says."""
-    from tests.conftest import write_article
-
-    corpus = tmp_path / "articles"
-    corpus.mkdir()
-    write_article(corpus, "letters.md", "Northeastern University issued an apology on Monday "
-                  "after it sent 4,000 acceptance letters by mistake. The law school said a "
-                  "technical error caused the emails.", title="Acceptance letters sent in error",
-                  date="2022-10-10")  # fmt: skip
-    assistant = make_assistant()
-    assistant.ingest(corpus, progress=False)
-    answer = assistant.ask(
-        "Which university apologised after sending acceptance letters by mistake?"
+    answer = _ask_one_article(
+        make_assistant,
+        tmp_path,
+        "Which university apologised after sending acceptance letters by mistake?",
+        "Northeastern University issued an apology on Monday "
+        "after it sent 4,000 acceptance letters by mistake. The law school said a "
+        "technical error caused the emails.",
+        title="Acceptance letters sent in error",
+        date="2022-10-10",
     )
     assert answer.short_answer == "Northeastern University"
 
@@ -166,17 +175,16 @@ def test_a_qualifying_name_offers_its_noun_phrase(seed_assistant):
 
 def test_an_age_is_a_number_not_a_day(make_assistant, tmp_path):
     """Dates are age candidates ("17 years old" is tagged DATE), but only with a number."""
-    from tests.conftest import write_article
-
-    corpus = tmp_path / "articles"
-    corpus.mkdir()
-    write_article(corpus, "pilot.md", "A 17-year-old pilot from Belgium landed in Sofia on "
-                  "Wednesday, completing a solo flight around the world. Mack Rutherford "
-                  "flew a small plane for five months.", title="Teen pilot lands",
-                  date="2022-08-24")  # fmt: skip
-    assistant = make_assistant()
-    assistant.ingest(corpus, progress=False)
-    answer = assistant.ask("How old is the pilot who completed a solo flight around the world?")
+    answer = _ask_one_article(
+        make_assistant,
+        tmp_path,
+        "How old is the pilot who completed a solo flight around the world?",
+        "A 17-year-old pilot from Belgium landed in Sofia on "
+        "Wednesday, completing a solo flight around the world. Mack Rutherford "
+        "flew a small plane for five months.",
+        title="Teen pilot lands",
+        date="2022-08-24",
+    )
     assert answer.short_answer == "17"
 
 
@@ -231,17 +239,16 @@ def test_which_thing_gives_people_and_places_a_low_type_fit():
 
 def test_a_date_in_the_headline_is_not_the_answer(make_assistant, tmp_path):
     """Live pages carry their own date in the title; "when" is answered from the text."""
-    from tests.conftest import write_article
-
-    corpus = tmp_path / "articles"
-    corpus.mkdir()
-    write_article(corpus, "live.md", "Covid-19 vaccines could be available for children as young "
-                  "as 6 months as early as next week, according to the White House. Officials "
-                  "said pharmacies were ready.", title="June 16, 2022 coronavirus pandemic news",
-                  date="2022-06-16")  # fmt: skip
-    assistant = make_assistant()
-    assistant.ingest(corpus, progress=False)
-    answer = assistant.ask("How soon could Covid-19 vaccines be available for young children?")
+    answer = _ask_one_article(
+        make_assistant,
+        tmp_path,
+        "How soon could Covid-19 vaccines be available for young children?",
+        "Covid-19 vaccines could be available for children as young "
+        "as 6 months as early as next week, according to the White House. Officials "
+        "said pharmacies were ready.",
+        title="June 16, 2022 coronavirus pandemic news",
+        date="2022-06-16",
+    )
     assert answer.short_answer.lower() == "next week"
 
 
