@@ -74,6 +74,7 @@ class Frame:
     variety: bool = False  # "what kind/type of X": the answer qualifies X ("drone" attack)
     subject: bool = False  # the answer is the doer ("Who claimed ...", "Which group announced")
     named: bool = False  # "what is the name of the X": the answer must name the X itself
+    slot: tuple[str, ...] = ()  # (verb lemma, role, verb as written) of the wh-phrase
 
     @property
     def wants_phrase(self) -> bool:
@@ -105,7 +106,8 @@ def analyze(question: str) -> Frame:
                     if t.text[:1].isupper() and t.pos_ in ("PROPN", "ADJ") and t.i > 0:
                         modifiers.append(t.lower_)
         return Frame(kind, labels, head, focus, verb, negated, tuple(modifiers), variety,
-                     _asks_subject(tokens, wh))  # fmt: skip
+                     _asks_subject(tokens, wh),
+                     slot=slot_of(tokens[wh]) if wh is not None else ())  # fmt: skip
 
     wh = next((i for i, w in enumerate(lower) if w in _WH), None)
     if wh is None or (lower and lower[0] in _AUXILIARIES and wh > 2):
@@ -167,6 +169,35 @@ def analyze(question: str) -> Frame:
     if re.search(r"\bwhat (caused|led|prompted|triggered|sparked)\b", question.lower()):
         return frame("reason", frozenset())
     return frame("entity", THING)
+
+
+def slot_of(token) -> tuple[str, ...]:
+    """The verb (lemma, then as written) a phrase hangs from and its role there, passives
+    turned active:
+    "Which group announced" -> ("announce", "subj"), "was confirmed by an Iraqi politician"
+    -> ("confirm", "subj"), "which product was recalled" -> ("recall", "obj"), "which city
+    did he visit" -> ("visit", "obj"), "in which city" -> (verb, "in"). Empty when the phrase
+    hangs from no verb."""
+    node = token.head if token.dep_ == "det" and token.head.i != token.i else token
+    while node.dep_ in ("compound", "appos", "conj", "amod") and node.head.i != node.i:
+        node = node.head
+    if node.dep_ == "pobj" and node.head.lower_ == "of" and node.head.head.pos_ in (
+            "NOUN", "PROPN", "NUM"):  # fmt: skip
+        node = node.head.head  # "30,000 pounds of chicken nuggets"
+    dep, head = node.dep_, node.head
+    if dep in ("nsubj", "csubj"):
+        role = "subj"
+    elif dep in ("nsubjpass", "dobj", "attr"):
+        role = "obj"
+    elif dep == "pobj" and head.dep_ == "agent":
+        role, head = "subj", head.head
+    elif dep == "pobj" and head.pos_ == "ADP":
+        role, head = head.lower_, head.head
+    else:
+        return ()
+    if head.pos_ not in ("VERB", "AUX"):
+        return ()
+    return head.lemma_.lower(), role, head.lower_
 
 
 def _asks_subject(tokens, wh: int | None) -> bool:

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from assistant.matching import Focus, Matcher, WordVectors, focus_of
-from assistant.questions import THING, Frame, analyze, noun_kind
+from assistant.questions import THING, Frame, analyze, noun_kind, slot_of
 from assistant.settings import ReaderSettings
-from assistant.text import FUNCTION_WORDS, is_statement, words
+from assistant.text import FUNCTION_WORDS, is_statement, stem, words
 from assistant.types import Passage
 
 _NUMBER_WORDS = (
@@ -97,7 +97,7 @@ class Phrase:
 # What a phrase's score weighs: each name has a ``w_<name>`` reader setting.
 PHRASE_FEATURES = (
     "support", "binding", "fit", "votes", "headline", "modifier", "subject", "overlap", "first",
-    "names_head", "common_noun", "proper_noun", "quoted", "bare_number",
+    "names_head", "common_noun", "proper_noun", "quoted", "bare_number", "slot",
 )  # fmt: skip
 
 
@@ -384,6 +384,7 @@ def _phrases(frame: Frame, top: list[Sentence], docs, matcher: Matcher, cfg: Rea
         phrase.binding, phrase.features["names_head"] = _binding(
             span, doc, scores, matcher.focus, frame, cfg
         )
+        phrase.features["slot"] = _fills_slot(span, scores, matcher.focus, frame)
         if headline:  # credit as the headline ties the phrase to the question's focus
             share = cfg.headline_bound_share
             phrase.headline = 1.0 - share + share * phrase.binding
@@ -403,9 +404,8 @@ def _phrases(frame: Frame, top: list[Sentence], docs, matcher: Matcher, cfg: Rea
         else:
             old.fit = max(old.fit, fit)
             old.headline = max(old.headline, phrase.headline)
-            old.features["names_head"] = max(
-                old.features["names_head"], phrase.features["names_head"]
-            )
+            for name in ("names_head", "slot"):
+                old.features[name] = max(old.features[name], phrase.features[name])
 
     capitalized = {t.lower_ for doc in docs for t in doc[1:] if t.is_title and t.is_alpha
                    and not doc[t.i - 1].is_punct}  # fmt: skip
@@ -590,8 +590,8 @@ def _candidates(frame: Frame, doc, cfg: ReaderSettings, headline: bool = False,
                 if frame.subject
                 else (chunk.root.dep_ == "dobj" and chunk.root.head.lemma_.lower() == frame.verb)
             )
-            if chunk.root.pos_ == "NOUN" and described and role and not (
-                    set(range(chunk.start, chunk.end)) & taken):  # fmt: skip
+            if chunk.root.pos_ == "NOUN" and described and role \
+                    and chunk.root.i not in taken:  # fmt: skip
                 yield doc[start : chunk.end], "NP", cfg.common_noun_fit
     if frame.kind == "entity":
         for chunk in doc.noun_chunks:
@@ -626,8 +626,11 @@ def _binding(span, doc, scores: np.ndarray, focus: Focus, frame: Frame,
                 best, strength = close, scores[i, j]
         total += weight * best
         matched += weight * strength
-    # how close the phrase sits to the focus words its sentence has (coverage is scored apart)
-    bound = total / matched if matched else 0.0
+    # how close the phrase sits to the focus words its sentence has; with binding_coverage,
+    # focus words the sentence lacks count as far away
+    whole = sum(w for i, w in enumerate(focus.weights) if not focus.category[i])
+    norm = (1.0 - cfg.binding_coverage) * matched + cfg.binding_coverage * whole
+    bound = total / norm if norm else 0.0
     names = 0.0
     if frame.head:
         heads = [t for t in doc if t.lemma_.lower() == frame.head and t.i not in inside]
@@ -643,7 +646,27 @@ def _binding(span, doc, scores: np.ndarray, focus: Focus, frame: Frame,
     return bound, names
 
 
+_EMPTY_VERBS = {"be", "have", "do"}  # the small parser hangs wh-words on these by mistake
 _LIGHT_VERBS = {"be", "have", "do", "say", "make", "get", "take", "go", "come", "give"}
+
+
+def _fills_slot(span, scores: np.ndarray, focus: Focus, frame: Frame) -> float:
+    """1.0 when the phrase fills the place the question's wh-phrase holds: the same role
+    under the question's verb, matched exactly or by meaning ("Who confirmed the visit?" and
+    "the visit was confirmed by an Iraqi politician")."""
+    if not frame.slot or frame.slot[0] in _EMPTY_VERBS:
+        return 0.0
+    _, role, written = frame.slot
+    row = next((i for i, s in enumerate(focus.stems) if s == stem(written)), None)
+    where = slot_of(span.root)
+    if not where or where[1] != role:
+        return 0.0
+    token = span.root.head
+    while token.pos_ not in ("VERB", "AUX") and token.head.i != token.i:
+        token = token.head  # the verb slot_of found
+    lemma = token.lemma_.lower()
+    same_verb = lemma == frame.slot[0] or (row is not None and scores[row, token.i] > 0)
+    return float(lemma == where[0] and same_verb)
 
 
 def _other_predicate(span, doc, frame: Frame) -> bool:

@@ -54,3 +54,26 @@ def test_kind_of_question_wants_a_qualifier():
 def test_modifiers_of_the_counted_noun():
     assert analyze("How many Iranian soldiers were killed?").modifiers == ("iranian",)
     assert analyze("How many soldiers were killed?").modifiers == ()
+
+
+@pytest.mark.parametrize(
+    ("question", "slot"),
+    [
+        ("Which group announced it was suspending attacks?", ("announce", "subj")),
+        ("Who confirmed the IRGC commander's visit?", ("confirm", "subj")),
+        ("Which product was recalled by Tyson?", ("recall", "obj")),  # passive: an object
+        ("Who did he meet there?", ("meet", "obj")),
+        ("In which city did the attack happen?", ("happen", "in")),
+    ],
+)
+def test_slot_the_wh_phrase_fills(question, slot):
+    assert analyze(question).slot[:2] == slot
+
+
+def test_a_passive_agent_fills_the_subject_slot():
+    from assistant.nlp import parse
+    from assistant.questions import slot_of
+
+    doc = parse(["The visit was confirmed by an Iraqi politician."])[0]
+    politician = next(t for t in doc if t.lower_ == "politician")
+    assert slot_of(politician)[:2] == ("confirm", "subj")
