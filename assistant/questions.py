@@ -75,6 +75,7 @@ class Frame:
     subject: bool = False  # the answer is the doer ("Who claimed ...", "Which group announced")
     named: bool = False  # "what is the name of the X": the answer must name the X itself
     slot: tuple[str, ...] = ()  # (verb lemma, role, verb as written) of the wh-phrase
+    verb_word: str = ""  # the main verb as written ("told" for "tell"), lower case
 
     @property
     def wants_phrase(self) -> bool:
@@ -107,7 +108,8 @@ def analyze(question: str) -> Frame:
                         modifiers.append(t.lower_)
         return Frame(kind, labels, head, focus, verb, negated, tuple(modifiers), variety,
                      _asks_subject(tokens, wh),
-                     slot=slot_of(tokens[wh]) if wh is not None else ())  # fmt: skip
+                     slot=slot_of(tokens[wh]) if wh is not None else (),
+                     verb_word=root.lower_ if root is not None else "")  # fmt: skip
 
     wh = next((i for i, w in enumerate(lower) if w in _WH), None)
     if wh is None or (lower and lower[0] in _AUXILIARIES and wh > 2):

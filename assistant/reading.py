@@ -97,7 +97,7 @@ class Phrase:
 # What a phrase's score weighs: each name has a ``w_<name>`` reader setting.
 PHRASE_FEATURES = (
     "support", "binding", "fit", "votes", "headline", "modifier", "subject", "overlap", "first",
-    "names_head", "common_noun", "proper_noun", "quoted", "bare_number", "slot",
+    "names_head", "common_noun", "proper_noun", "quoted", "bare_number", "slot", "verb",
 )  # fmt: skip
 
 
@@ -385,6 +385,7 @@ def _phrases(frame: Frame, top: list[Sentence], docs, matcher: Matcher, cfg: Rea
             span, doc, scores, matcher.focus, frame, cfg
         )
         phrase.features["slot"] = _fills_slot(span, scores, matcher.focus, frame)
+        phrase.features["verb"] = _has_verb(doc, scores, matcher.focus, frame)
         if headline:  # credit as the headline ties the phrase to the question's focus
             share = cfg.headline_bound_share
             phrase.headline = 1.0 - share + share * phrase.binding
@@ -404,7 +405,7 @@ def _phrases(frame: Frame, top: list[Sentence], docs, matcher: Matcher, cfg: Rea
         else:
             old.fit = max(old.fit, fit)
             old.headline = max(old.headline, phrase.headline)
-            for name in ("names_head", "slot"):
+            for name in ("names_head", "slot", "verb"):
                 old.features[name] = max(old.features[name], phrase.features[name])
 
     capitalized = {t.lower_ for doc in docs for t in doc[1:] if t.is_title and t.is_alpha
@@ -648,6 +649,17 @@ def _binding(span, doc, scores: np.ndarray, focus: Focus, frame: Frame,
 
 _EMPTY_VERBS = {"be", "have", "do"}  # the small parser hangs wh-words on these by mistake
 _LIGHT_VERBS = {"be", "have", "do", "say", "make", "get", "take", "go", "come", "give"}
+
+
+def _has_verb(doc, scores: np.ndarray, focus: Focus, frame: Frame) -> float:
+    """1.0 when the sentence says what the question's verb says (exactly or by meaning,
+    as a verb or its noun: "resumed", "resumption"), or the question has no telling verb."""
+    if not frame.verb or frame.verb in _LIGHT_VERBS:
+        return 1.0
+    rows = [i for i, s in enumerate(focus.stems) if s in (stem(frame.verb), stem(frame.verb_word))]
+    if not rows:
+        return 1.0
+    return float(any(t.lemma_.lower() == frame.verb for t in doc) or scores[rows].max() > 0)
 
 
 def _fills_slot(span, scores: np.ndarray, focus: Focus, frame: Frame) -> float:

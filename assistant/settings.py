@@ -221,6 +221,12 @@ class ReaderSettings(_Group):
         "(subject of 'announced', object of 'recalled', passives turned active) (sweep: "
         "0.3 and 0.4 over 0/0.2: dev 0.597 -> 0.613, seed 0.688 -> 0.750).",
     )
+    w_verb: float = Field(
+        0.1,
+        description="The phrase's sentence says what the question's verb says (exactly or "
+        "by meaning): a date of another event is no answer to 'when did they resume' "
+        "(sweep: 0.1 gains a seed question over 0, 0.2/0.3 lose dev; requiring it: dev 0.387).",
+    )
     w_overlap: float = Field(
         0.0, description="Share of the phrase's words the question already has."
     )

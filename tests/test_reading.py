@@ -291,3 +291,9 @@ def test_the_answer_fills_the_slot_of_the_wh_phrase(seed_assistant, question, ex
     # each sentence names other people and groups too; the answer is the subject of the
     # question's verb
     assert expected in seed_assistant.ask(question).answer
+
+
+def test_the_answer_sentence_says_what_the_question_verb_says(seed_assistant):
+    # "wounded about 40" says "injured" by meaning; "claimed three attacks" does not
+    answer = seed_assistant.ask("How many people were injured in the attack on the base in Jordan?")
+    assert answer.short_answer and "40" in answer.short_answer
