@@ -107,6 +107,7 @@ def phrase_score(features: dict[str, float], cfg: ReaderSettings) -> float:
 
 
 _MODIFYING = ("amod", "compound", "nmod")
+_FINITE = frozenset({"VBZ", "VBD", "VBP"})  # a name holds no finite verb
 _WHO_OR_WHERE = frozenset({"PERSON", "NORP", "ORG", "GPE", "LOC", "FAC"})
 
 
@@ -535,6 +536,8 @@ def _candidates(frame: Frame, doc, cfg: ReaderSettings, headline: bool = False,
     for ent in doc.ents:
         if counting and not any(t.like_num for t in ent):
             continue  # "Wednesday" (a DATE) is no age
+        if any(t.tag_ in _FINITE for t in ent):
+            continue  # "Biden welcomes World Series" (an ORG in a title-case headline)
         if ent.label_ in primary:
             fit = 1.0
         elif ent.label_ in labels:
