@@ -76,6 +76,7 @@ class Frame:
     named: bool = False  # "what is the name of the X": the answer must name the X itself
     slot: tuple[str, ...] = ()  # (verb lemma, role, verb as written) of the wh-phrase
     verb_word: str = ""  # the main verb as written ("told" for "tell"), lower case
+    doer: tuple[str, ...] = ()  # content words of the main verb's subject, when not asked
 
     @property
     def wants_phrase(self) -> bool:
@@ -109,7 +110,8 @@ def analyze(question: str) -> Frame:
         return Frame(kind, labels, head, focus, verb, negated, tuple(modifiers), variety,
                      _asks_subject(tokens, wh),
                      slot=slot_of(tokens[wh]) if wh is not None else (),
-                     verb_word=root.lower_ if root is not None else "")  # fmt: skip
+                     verb_word=root.lower_ if root is not None else "",
+                     doer=_doer(root))  # fmt: skip
 
     wh = next((i for i, w in enumerate(lower) if w in _WH), None)
     if wh is None or (lower and lower[0] in _AUXILIARIES and wh > 2):
@@ -171,6 +173,17 @@ def analyze(question: str) -> Frame:
     if re.search(r"\bwhat (caused|led|prompted|triggered|sparked)\b", question.lower()):
         return frame("reason", frozenset())
     return frame("entity", THING)
+
+
+def _doer(verb) -> tuple[str, ...]:
+    """The content words of ``verb``'s subject ("the Israeli army" in "What did the Israeli
+    army say"), none when the subject is a pronoun or the wh-word itself."""
+    if verb is None:
+        return ()
+    subject = next((c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+    if subject is None or subject.pos_ == "PRON" or subject.lower_ in _WH:
+        return ()
+    return tuple(content_words(" ".join(t.text for t in subject.subtree)))
 
 
 def slot_of(token) -> tuple[str, ...]:

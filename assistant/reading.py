@@ -909,13 +909,23 @@ def _clause(frame: Frame, top: list[Sentence], docs, matcher: Matcher,
     to", "to prevent" after a passive or as an adverbial clause) outweighs a mere sequence
     ("after", "following", "amid")."""
     options = []
-    for sentence, doc in zip(top, docs, strict=True):
-        scores = matcher.word_scores([t.lower_ for t in doc])
+    anchors = [_anchor(doc, matcher.word_scores([t.lower_ for t in doc]), frame) for doc in docs]
+    doers = [_other_doer(a, frame) for a in anchors]
+    if (
+        frame.kind != "reason"
+        and any(doers)
+        and all(d for a, d in zip(anchors, doers, strict=True) if a.lemma_.lower() == frame.verb)
+    ):
+        # "What did the Israeli army say": only others are said to have said anything
+        return Reading(frame, True, evidence=top[:1], reason="said by others in the evidence")
+    for sentence, doc, anchor, other in zip(top, docs, anchors, doers, strict=True):
         if frame.kind == "reason":
             for span, strength in _reasons(doc):
                 options.append((sentence.score * strength, sentence, span))
         else:
-            span = _complement(doc, _anchor(doc, scores, frame))
+            if other:
+                continue  # "the Islamic Resistance said ..." does not say what the army said
+            span = _complement(doc, anchor)
             if span is not None and "?" in span.text:
                 continue  # "What do the images show?": a question in the text answers nothing
             if span is not None:
@@ -958,6 +968,18 @@ def _reasons(doc):
         start, end = min(token.i, subtree[0].i), subtree[-1].i + 1
         if end - start >= 3:
             yield doc[start:end], strength
+
+
+def _other_doer(anchor, frame: Frame) -> bool:
+    """The question's verb has a subject in the sentence that shares no word with the
+    question's subject."""
+    if not frame.doer or anchor.lemma_.lower() != frame.verb:
+        return False  # an anchor found near the focus words may be another clause's verb
+    subject = next((c for c in anchor.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+    if subject is None or subject.pos_ == "PRON":
+        return False
+    said = {stem(w) for w in words(" ".join(t.text for t in subject.subtree))}
+    return not said & {stem(w) for w in frame.doer}
 
 
 def _anchor(doc, scores: np.ndarray, frame: Frame):

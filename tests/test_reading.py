@@ -114,6 +114,8 @@ def test_which_group_then_why(seed_assistant):
 @pytest.mark.parametrize(
     "question",
     ["What type of drone was used against Haifa?", "How old is John Kirby?",
+     # the article's sentences with "said" have other subjects than the Israeli army
+     "What did the Israeli army say about damage at the port of Haifa?",
      pytest.param("How many Iranian soldiers were killed in US retaliatory strikes?",
                   marks=pytest.mark.xfail(strict=False, reason="known reader gap: a number from "
                                           "a sentence about other casualties is offered"))],
