@@ -214,6 +214,9 @@ def _conclude(frame: Frame, ranked: list[Sentence], matcher: Matcher, cfg: Reade
                      key=lambda p: -p.score)  # fmt: skip
     unbound = f"no {frame.kind} bound to the question in the evidence"
     bound = [p for p in phrases if p.binding >= cfg.min_binding]
+    if cfg.date_needs_verb and frame.kind in ("date", "duration") and not any(
+            p.features["verb"] for p in phrases):  # fmt: skip
+        bound = []  # "When did they resume attacks?": no date of another event will do
     if not bound:
         return Reading(frame, True, evidence=top[:1], confidence=top[0].score, reason=unbound,
                        phrases=phrases)  # fmt: skip

@@ -39,7 +39,7 @@ def _with(settings, point: dict[str, float]):
         if field not in data[group]:
             raise ValueError(f"no setting {name}")
         kind = type(data[group][field])
-        data[group][field] = kind(value) if kind is int else value
+        data[group][field] = kind(value) if kind in (int, bool) else value
     return type(settings)(**data)
 
 

@@ -116,6 +116,9 @@ def test_which_group_then_why(seed_assistant):
     ["What type of drone was used against Haifa?", "How old is John Kirby?",
      # the article's sentences with "said" have other subjects than the Israeli army
      "What did the Israeli army say about damage at the port of Haifa?",
+     # no sentence says "resume" or "carry out": Sunday and Tuesday are other events' days
+     "When did Kataib Hezbollah resume its attacks?",
+     "On what date did the US carry out its retaliatory strikes?",
      pytest.param("How many Iranian soldiers were killed in US retaliatory strikes?",
                   marks=pytest.mark.xfail(strict=False, reason="known reader gap: a number from "
                                           "a sentence about other casualties is offered"))],
@@ -313,3 +316,8 @@ def test_a_tagged_name_holding_a_verb_is_no_candidate():
     texts = [span.text for span, _, _ in _candidates(frame, doc, ReaderSettings())]
     assert "Atlanta Braves" in texts
     assert not [t for t in texts if "welcomes" in t]
+
+
+def test_when_is_answered_from_the_sentence_with_the_event(seed_assistant):
+    answer = seed_assistant.ask("When did Kataib Hezbollah announce it was suspending attacks?")
+    assert answer.short_answer == "Tuesday"
