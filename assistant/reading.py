@@ -373,6 +373,8 @@ def _phrases(frame: Frame, top: list[Sentence], docs, matcher: Matcher, cfg: Rea
             )
         ):
             return False  # the question already names it ("Vin Scully" -> "Vincent Scully")
+        if frame.kind == "number" and _counts_another(span, frame, matcher):
+            return False  # "three attacks" for "how many drones"
         return not (
             frame.modifiers and frame.kind in ("number", "age") and _clashes(span, frame, matcher)
         )  # "three US soldiers" vs Iranian ones
@@ -654,7 +656,20 @@ def _binding(span, doc, scores: np.ndarray, focus: Focus, frame: Frame,
 
 
 _EMPTY_VERBS = {"be", "have", "do"}  # the small parser hangs wh-words on these by mistake
-_LIGHT_VERBS = {"be", "have", "do", "say", "make", "get", "take", "go", "come", "give"}
+_LIGHT_VERBS = {
+    "be",
+    "have",
+    "do",
+    "say",
+    "make",
+    "get",
+    "take",
+    "go",
+    "come",
+    "give",
+    "happen",
+    "occur",
+}  # "when did the attack happen": the noun names the event
 
 
 def _has_verb(doc, scores: np.ndarray, focus: Focus, frame: Frame) -> float:
@@ -759,6 +774,46 @@ def _tree_distances(doc, origin: int) -> list[int]:
                 distance[other.i] = distance[i] + 1
                 queue.append(other.i)
     return distance
+
+
+def _counts_another(span, frame: Frame, matcher: Matcher) -> bool:
+    """The number counts a noun other than the one asked about ("three attacks" for "how
+    many drones"), by stem and by meaning."""
+    if not frame.head or frame.head in _MEASURES:
+        return False
+    root = span.root
+    noun = root.head if root.dep_ in ("nummod", "quantmod") else root
+    if noun.pos_ != "NOUN" or noun.i == root.i and root.like_num:
+        # a bare number ("wounded about 40"): it counts the asked noun only if the
+        # sentence names it
+        return not _names(root.doc, frame, matcher)
+    counted = [noun]
+    doc, end = root.doc, span.end
+    if end + 1 < len(doc) and doc[end].text == "-":  # "a nine-year sentence" counts years
+        counted.append(doc[end + 1])
+    if any(t.lemma_.lower() == frame.head for t in counted):
+        return False
+    focus = focus_of(frame.head, lambda _: 1.0)
+    if not focus.stems:
+        return False  # a head too common to compare ("years")
+    head = Matcher(focus, matcher.vectors, matcher.soft_min, 1.0)
+    return not head.word_scores([t.lower_ for t in counted]).max(initial=0.0) > 0
+
+
+def _names(doc, frame: Frame, matcher: Matcher) -> bool:
+    """Does ``doc`` name the question's head noun (by lemma or by meaning)?"""
+    if any(t.lemma_.lower() == frame.head for t in doc):
+        return True
+    focus = focus_of(frame.head, lambda _: 1.0)
+    if not focus.stems:
+        return True
+    head = Matcher(focus, matcher.vectors, matcher.soft_min, 1.0)
+    return bool(head.word_scores([t.lower_ for t in doc]).max(initial=0.0) > 0)
+
+
+_MEASURES = {"number", "amount", "total", "count", "figure", "sum", "price", "cost",
+             "population", "toll", "size", "far", "tall", "big", "large", "high", "deep",
+             "fast", "often", "people", "percent", "percentage", "share"}  # fmt: skip
 
 
 def _clashes(span, frame: Frame, matcher: Matcher) -> bool:
