@@ -147,6 +147,12 @@ def analyze(question: str) -> Frame:
     if word == "where":
         return frame("place", PLACE)
     if word in ("who", "whom", "whose"):
+        if nxt in ("is", "was", "are", "were") and wh + 2 < len(lower) and lower[wh + 2] in (
+                "the", "a", "an"):  # fmt: skip
+            noun = _head_noun(tokens, wh + 2)  # "Who is the leader of Kataib Hezbollah?"
+            kind, labels = _category(noun) if noun else ("agent", AGENT)
+            if kind in ("person", "organization"):  # a role: the answer must be named it
+                return replace(frame(kind, labels, noun), named=True)
         return frame("agent", AGENT)
     # which / what
     if word == "what" and wh > 0 and lower[wh - 1] in ("do", "does", "did", "doing"):

@@ -77,3 +77,9 @@ def test_a_passive_agent_fills_the_subject_slot():
     doc = parse(["The visit was confirmed by an Iraqi politician."])[0]
     politician = next(t for t in doc if t.lower_ == "politician")
     assert slot_of(politician)[:2] == ("confirm", "subj")
+
+
+def test_who_is_the_role_asks_for_a_name_given_that_role():
+    leader = analyze("Who is the leader of Kataib Hezbollah?")
+    assert (leader.kind, leader.head, leader.named) == ("person", "leader", True)
+    assert not analyze("Who was the attack attributed to?").named  # not a role
