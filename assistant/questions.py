@@ -147,11 +147,15 @@ def analyze(question: str) -> Frame:
     if word == "where":
         return frame("place", PLACE)
     if word in ("who", "whom", "whose"):
-        if nxt in ("is", "was", "are", "were") and wh + 2 < len(lower) and lower[wh + 2] in (
-                "the", "a", "an"):  # fmt: skip
+        if nxt in ("is", "was", "are", "were", "'s", "’s") and wh + 2 < len(lower) \
+                and lower[wh + 2] in ("the", "a", "an"):  # fmt: skip
             noun = _head_noun(tokens, wh + 2)  # "Who is the leader of Kataib Hezbollah?"
             kind, labels = _category(noun) if noun else ("agent", AGENT)
-            if kind in ("person", "organization"):  # a role: the answer must be named it
+            described = any(t.lemma_.lower() == noun and any(
+                c.dep_ in ("relcl", "acl") for c in t.children) for t in tokens)  # fmt: skip
+            if kind in ("person", "organization") and not described:
+                # a role ("the leader of ..."), not "the man who shot ...": the answer must be
+                # a name given that role
                 return replace(frame(kind, labels, noun), named=True)
         return frame("agent", AGENT)
     # which / what
@@ -181,20 +185,23 @@ def analyze(question: str) -> Frame:
     return frame("entity", THING)
 
 
+def subject_of(verb):
+    """The subject token of ``verb`` (active or passive), or None."""
+    return next((c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+
+
 def _doer(verb) -> tuple[str, ...]:
     """The content words of ``verb``'s subject ("the Israeli army" in "What did the Israeli
-    army say"), none when the subject is a pronoun or the wh-word itself."""
-    if verb is None:
-        return ()
-    subject = next((c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")), None)
-    if subject is None or subject.pos_ == "PRON" or subject.lower_ in _WH:
+    army say"), none when the subject is a pronoun or holds the wh-word ("Which group")."""
+    subject = subject_of(verb) if verb is not None else None
+    if subject is None or subject.pos_ == "PRON" or any(t.lower_ in _WH for t in subject.subtree):
         return ()
     return tuple(content_words(" ".join(t.text for t in subject.subtree)))
 
 
 def slot_of(token) -> tuple[str, ...]:
-    """The verb (lemma, then as written) a phrase hangs from and its role there, passives
-    turned active:
+    """``(verb lemma, role, verb as written)`` of the verb a phrase hangs from, passives
+    turned active (the examples show the first two):
     "Which group announced" -> ("announce", "subj"), "was confirmed by an Iraqi politician"
     -> ("confirm", "subj"), "which product was recalled" -> ("recall", "obj"), "which city
     did he visit" -> ("visit", "obj"), "in which city" -> (verb, "in"). Empty when the phrase

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from assistant.matching import Focus, Matcher, WordVectors, focus_of
-from assistant.questions import THING, Frame, analyze, noun_kind, slot_of
+from assistant.questions import THING, Frame, analyze, noun_kind, slot_of, subject_of
 from assistant.settings import ReaderSettings
 from assistant.text import FUNCTION_WORDS, is_statement, stem, words
 from assistant.types import Passage
@@ -107,7 +107,7 @@ def phrase_score(features: dict[str, float], cfg: ReaderSettings) -> float:
 
 
 _MODIFYING = ("amod", "compound", "nmod")
-_FINITE = frozenset({"VBZ", "VBD", "VBP"})  # a name holds no finite verb
+_FINITE = frozenset({"VBZ", "VBD", "VBP"})  # a headline's name holds no finite verb
 _WHO_OR_WHERE = frozenset({"PERSON", "NORP", "ORG", "GPE", "LOC", "FAC"})
 
 
@@ -214,9 +214,10 @@ def _conclude(frame: Frame, ranked: list[Sentence], matcher: Matcher, cfg: Reade
                      key=lambda p: -p.score)  # fmt: skip
     unbound = f"no {frame.kind} bound to the question in the evidence"
     bound = [p for p in phrases if p.binding >= cfg.min_binding]
-    if cfg.date_needs_verb and frame.kind in ("date", "duration") and not any(
-            p.features["verb"] for p in phrases):  # fmt: skip
-        bound = []  # "When did they resume attacks?": no date of another event will do
+    if cfg.date_needs_verb and frame.kind in ("date", "duration"):
+        # "When did they resume attacks?": no date of another event will do
+        bound = [p for p in bound if p.features["verb"]]
+        unbound = "no sentence with a date says what the question's verb says"
     if not bound:
         return Reading(frame, True, evidence=top[:1], confidence=top[0].score, reason=unbound,
                        phrases=phrases)  # fmt: skip
@@ -407,12 +408,12 @@ def _phrases(frame: Frame, top: list[Sentence], docs, matcher: Matcher, cfg: Rea
             if old is not None:
                 phrase.fit = max(fit, old.fit)
                 phrase.headline = max(phrase.headline, old.headline)
+                _keep_best(phrase.features, old.features)
             found[phrase.key] = phrase
         else:
             old.fit = max(old.fit, fit)
             old.headline = max(old.headline, phrase.headline)
-            for name in ("names_head", "slot", "verb"):
-                old.features[name] = max(old.features[name], phrase.features[name])
+            _keep_best(old.features, phrase.features)
 
     capitalized = {t.lower_ for doc in docs for t in doc[1:] if t.is_title and t.is_alpha
                    and not doc[t.i - 1].is_punct}  # fmt: skip
@@ -429,6 +430,13 @@ def _phrases(frame: Frame, top: list[Sentence], docs, matcher: Matcher, cfg: Rea
                           first=float(p.sentence is top[0]))  # fmt: skip
         p.score = phrase_score(p.features, cfg)
     return list(found.values())
+
+
+def _keep_best(features: dict[str, float], other: dict[str, float]) -> None:
+    """A phrase named in several places is named as the asked noun if any place names it so;
+    its slot and verb stay those of its best occurrence (merged, a name repeated across the
+    evidence would collect them from sentences about other things)."""
+    features["names_head"] = max(features["names_head"], other["names_head"])
 
 
 _PUBLISHER = re.compile(r"\s+[-|–—]\s+[A-Z][\w.&' ]{0,30}$")
@@ -541,8 +549,8 @@ def _candidates(frame: Frame, doc, cfg: ReaderSettings, headline: bool = False,
     for ent in doc.ents:
         if counting and not any(t.like_num for t in ent):
             continue  # "Wednesday" (a DATE) is no age
-        if any(t.tag_ in _FINITE for t in ent):
-            continue  # "Biden welcomes World Series" (an ORG in a title-case headline)
+        if headline and any(t.tag_ in _FINITE for t in ent):
+            continue  # "Biden welcomes World Series": title case misleads the tagger
         if ent.label_ in primary:
             fit = 1.0
         elif ent.label_ in labels:
@@ -783,32 +791,27 @@ def _counts_another(span, frame: Frame, matcher: Matcher) -> bool:
         return False
     root = span.root
     noun = root.head if root.dep_ in ("nummod", "quantmod") else root
-    if noun.pos_ != "NOUN" or noun.i == root.i and root.like_num:
-        # a bare number ("wounded about 40"): it counts the asked noun only if the
-        # sentence names it
+    if noun.pos_ != "NOUN" or (noun.i == root.i and root.like_num):
+        # a bare number ("wounded about 40") or one counting a name: it counts the asked
+        # noun only if the sentence names that noun
         return not _names(root.doc, frame, matcher)
     counted = [noun]
     doc, end = root.doc, span.end
     if end + 1 < len(doc) and doc[end].text == "-":  # "a nine-year sentence" counts years
         counted.append(doc[end + 1])
-    if any(t.lemma_.lower() == frame.head for t in counted):
-        return False
-    focus = focus_of(frame.head, lambda _: 1.0)
-    if not focus.stems:
-        return False  # a head too common to compare ("years")
-    head = Matcher(focus, matcher.vectors, matcher.soft_min, 1.0)
-    return not head.word_scores([t.lower_ for t in counted]).max(initial=0.0) > 0
+    return not _names(counted, frame, matcher)
 
 
-def _names(doc, frame: Frame, matcher: Matcher) -> bool:
-    """Does ``doc`` name the question's head noun (by lemma or by meaning)?"""
-    if any(t.lemma_.lower() == frame.head for t in doc):
+def _names(tokens, frame: Frame, matcher: Matcher) -> bool:
+    """Do ``tokens`` name the question's head noun (by lemma or by meaning)? A head too
+    common to compare ("years") counts as named."""
+    if any(t.lemma_.lower() == frame.head for t in tokens):
         return True
     focus = focus_of(frame.head, lambda _: 1.0)
     if not focus.stems:
         return True
     head = Matcher(focus, matcher.vectors, matcher.soft_min, 1.0)
-    return bool(head.word_scores([t.lower_ for t in doc]).max(initial=0.0) > 0)
+    return bool(head.word_scores([t.lower_ for t in tokens]).max(initial=0.0) > 0)
 
 
 _MEASURES = {"number", "amount", "total", "count", "figure", "sum", "price", "cost",
@@ -940,7 +943,7 @@ def _settling_clause(doc, frame: Frame, cfg: ReaderSettings) -> str:
         tokens = [t for t in tokens if t.i not in drop]
     while tokens and (tokens[-1].is_punct or tokens[-1].is_quote):
         tokens.pop()
-    subject = next((c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+    subject = subject_of(verb)
     short = subject is not None and len(list(subject.subtree)) > 4
     span = {t.i for t in subject.subtree} if short else set()
     plural = short and (subject.tag_ in ("NNS", "NNPS")
@@ -967,16 +970,16 @@ def _clause(frame: Frame, top: list[Sentence], docs, matcher: Matcher,
     to", "to prevent" after a passive or as an adverbial clause) outweighs a mere sequence
     ("after", "following", "amid")."""
     options = []
-    anchors = [_anchor(doc, matcher.word_scores([t.lower_ for t in doc]), frame) for doc in docs]
-    doers = [_other_doer(a, frame) for a in anchors]
-    if (
-        frame.kind != "reason"
-        and any(doers)
-        and all(d for a, d in zip(anchors, doers, strict=True) if a.lemma_.lower() == frame.verb)
-    ):
-        # "What did the Israeli army say": only others are said to have said anything
-        return Reading(frame, True, evidence=top[:1], reason="said by others in the evidence")
-    for sentence, doc, anchor, other in zip(top, docs, anchors, doers, strict=True):
+    anchors = others = [None] * len(docs)
+    if frame.kind != "reason":
+        anchors = [_anchor(doc, matcher.word_scores([t.lower_ for t in doc]), frame)
+                   for doc in docs]  # fmt: skip
+        others = [_other_doer(doc, frame) for doc in docs]
+        if any(others) and all(o for o, doc in zip(others, docs, strict=True)
+                               if any(t.lemma_.lower() == frame.verb for t in doc)):  # fmt: skip
+            # "What did the Israeli army say": only others are said to have said anything
+            return Reading(frame, True, evidence=top[:1], reason="said by others in the evidence")
+    for sentence, doc, anchor, other in zip(top, docs, anchors, others, strict=True):
         if frame.kind == "reason":
             for span, strength in _reasons(doc):
                 options.append((sentence.score * strength, sentence, span))
@@ -1028,16 +1031,23 @@ def _reasons(doc):
             yield doc[start:end], strength
 
 
-def _other_doer(anchor, frame: Frame) -> bool:
-    """The question's verb has a subject in the sentence that shares no word with the
-    question's subject."""
-    if not frame.doer or anchor.lemma_.lower() != frame.verb:
-        return False  # an anchor found near the focus words may be another clause's verb
-    subject = next((c for c in anchor.children if c.dep_ in ("nsubj", "nsubjpass")), None)
-    if subject is None or subject.pos_ == "PRON":
+def _other_doer(doc, frame: Frame) -> bool:
+    """The sentence uses the question's verb only with subjects that share no word with the
+    question's subject ("the Islamic Resistance said" for "what did the Israeli army say").
+    A pronoun subject may be anyone. Words are compared by stem, so "the IDF" is someone else
+    than "the Israeli army" here."""
+    if not frame.doer:
         return False
-    said = {stem(w) for w in words(" ".join(t.text for t in subject.subtree))}
-    return not said & {stem(w) for w in frame.doer}
+    wanted = {stem(w) for w in frame.doer}
+    clash = False
+    for verb in (t for t in doc if t.lemma_.lower() == frame.verb):
+        subject = subject_of(verb)
+        if subject is None or subject.pos_ == "PRON":
+            return False
+        if {stem(w) for w in words(" ".join(t.text for t in subject.subtree))} & wanted:
+            return False
+        clash = True
+    return clash
 
 
 def _anchor(doc, scores: np.ndarray, frame: Frame):
@@ -1047,7 +1057,7 @@ def _anchor(doc, scores: np.ndarray, frame: Frame):
         for t in doc:
             if t.lemma_.lower() == frame.verb and t.pos_ in ("VERB", "AUX"):
                 return t
-    matched = [j for j in range(scores.shape[1]) if scores[:, j].max() > 0]
+    matched = [j for j in range(scores.shape[1]) if scores[:, j].max(initial=0.0) > 0]
     for j in matched:
         token = doc[j]
         while token.pos_ not in ("VERB", "AUX") and token.head.i != token.i:

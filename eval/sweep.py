@@ -39,6 +39,8 @@ def _with(settings, point: dict[str, float]):
         if field not in data[group]:
             raise ValueError(f"no setting {name}")
         kind = type(data[group][field])
+        if kind is bool and value not in (0, 1):
+            raise ValueError(f"{name} is a yes/no setting: give 0 or 1, not {value}")
         data[group][field] = kind(value) if kind in (int, bool) else value
     return type(settings)(**data)
 

@@ -83,3 +83,14 @@ def test_who_is_the_role_asks_for_a_name_given_that_role():
     leader = analyze("Who is the leader of Kataib Hezbollah?")
     assert (leader.kind, leader.head, leader.named) == ("person", "leader", True)
     assert not analyze("Who was the attack attributed to?").named  # not a role
+
+
+def test_the_doer_is_the_subject_the_question_names():
+    assert analyze("What did the Israeli army say about the damage?").doer == ("israeli", "army")
+    assert analyze("What did he say?").doer == ()  # a pronoun may be anyone
+    assert analyze("Which group announced a pause?").doer == ()  # the subject is asked for
+
+
+def test_a_described_person_is_no_role():
+    assert not analyze("Who was the man who shot the mayor?").named
+    assert analyze("Who's the leader of the party?").named

@@ -316,8 +316,9 @@ def test_a_tagged_name_holding_a_verb_is_no_candidate():
     from assistant.settings import ReaderSettings
 
     doc = parse(["Biden welcomes World Series champion Atlanta Braves to White House"])[0]
+    assert [e for e in doc.ents if "welcomes" in e.text]  # the tagger's mistake is there
     frame = analyze("Which baseball team did Biden welcome to the White House?")
-    texts = [span.text for span, _, _ in _candidates(frame, doc, ReaderSettings())]
+    texts = [span.text for span, _, _ in _candidates(frame, doc, ReaderSettings(), headline=True)]
     assert "Atlanta Braves" in texts
     assert not [t for t in texts if "welcomes" in t]
 
@@ -336,3 +337,15 @@ def test_when_did_it_happen_needs_no_verb_happen(seed_assistant):
 def test_a_count_of_the_asked_noun_still_answers(seed_assistant):
     answer = seed_assistant.ask("How many American soldiers were wounded in the attack?")
     assert answer.short_answer and "40" in answer.short_answer
+
+
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        ("What did the Israeli army say about damage at the port of Haifa?", "said by others"),
+        ("When did Kataib Hezbollah resume its attacks?", "the question's verb"),
+    ],
+)
+def test_each_abstention_rule_gives_its_reason(seed_assistant, question, reason):
+    reading = seed_assistant.read(seed_assistant.prepare(question, [], None))
+    assert reading.abstained and reason in reading.reason
