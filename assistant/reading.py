@@ -974,7 +974,7 @@ def _clause(frame: Frame, top: list[Sentence], docs, matcher: Matcher,
     if frame.kind != "reason":
         anchors = [_anchor(doc, matcher.word_scores([t.lower_ for t in doc]), frame)
                    for doc in docs]  # fmt: skip
-        others = [_other_doer(doc, frame) for doc in docs]
+        others = [_other_doer(doc, frame, matcher) for doc in docs]
         if any(others) and all(o for o, doc in zip(others, docs, strict=True)
                                if any(t.lemma_.lower() == frame.verb for t in doc)):  # fmt: skip
             # "What did the Israeli army say": only others are said to have said anything
@@ -1031,20 +1031,23 @@ def _reasons(doc):
             yield doc[start:end], strength
 
 
-def _other_doer(doc, frame: Frame) -> bool:
+def _other_doer(doc, frame: Frame, matcher: Matcher) -> bool:
     """The sentence uses the question's verb only with subjects that share no word with the
-    question's subject ("the Islamic Resistance said" for "what did the Israeli army say").
-    A pronoun subject may be anyone. Words are compared by stem, so "the IDF" is someone else
-    than "the Israeli army" here."""
+    question's subject, exactly or by meaning ("the Islamic Resistance said" for "what did the
+    Israeli army say"; "the first pictures show" does answer "what did the images show"). A
+    pronoun subject may be anyone. Names are not resolved: "the IDF" is someone else than
+    "the Israeli army" here."""
     if not frame.doer:
         return False
-    wanted = {stem(w) for w in frame.doer}
+    wanted = Matcher(focus_of(" ".join(frame.doer), lambda _: 1.0), matcher.vectors,
+                     matcher.soft_min, 1.0)  # fmt: skip
     clash = False
     for verb in (t for t in doc if t.lemma_.lower() == frame.verb):
         subject = subject_of(verb)
         if subject is None or subject.pos_ == "PRON":
             return False
-        if {stem(w) for w in words(" ".join(t.text for t in subject.subtree))} & wanted:
+        said = [t.lower_ for t in subject.subtree]
+        if wanted.word_scores(said).max(initial=0.0) > 0:
             return False
         clash = True
     return clash

@@ -349,3 +349,19 @@ def test_a_count_of_the_asked_noun_still_answers(seed_assistant):
 def test_each_abstention_rule_gives_its_reason(seed_assistant, question, reason):
     reading = seed_assistant.read(seed_assistant.prepare(question, [], None))
     assert reading.abstained and reason in reading.reason
+
+
+def test_the_doer_may_be_named_in_other_words(embed_model):
+    # "images" and "pictures" are close in meaning: the pictures' sentence answers
+    from assistant.matching import Matcher, WordVectors, focus_of
+    from assistant.nlp import parse
+    from assistant.questions import analyze
+    from assistant.reading import _other_doer
+
+    frame = analyze("What did the images show?")
+    vectors = WordVectors(embed_model)
+    matcher = Matcher(focus_of("images show", lambda _: 1.0), vectors, 0.45, 0.8)
+    same = parse(["The first pictures show thousands of galaxies."])[0]
+    other = parse(["The rival agency's report showed nothing new."])[0]
+    assert not _other_doer(same, frame, matcher)
+    assert _other_doer(other, frame, matcher)
