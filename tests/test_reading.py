@@ -353,10 +353,10 @@ def test_each_abstention_rule_gives_its_reason(seed_assistant, question, reason)
 
 def test_the_doer_may_be_named_in_other_words(embed_model):
     # "images" and "pictures" are close in meaning: the pictures' sentence answers
+    from assistant.clauses import _other_doer
     from assistant.matching import Matcher, WordVectors, focus_of
     from assistant.nlp import parse
     from assistant.questions import analyze
-    from assistant.reading import _other_doer
 
     frame = analyze("What did the images show?")
     vectors = WordVectors(embed_model)
