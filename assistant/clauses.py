@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 
-from assistant.matching import Matcher, focus_of
+from assistant.matching import Matcher
 from assistant.questions import Frame, subject_of
 from assistant.reading import Reading, Sentence
 from assistant.settings import ReaderSettings
@@ -19,8 +19,7 @@ _NEGATION_WORDS = {"not", "n't", "never", "no", "neither", "nor", "without"}
 def yes_no(frame: Frame, top: list[Sentence], matcher: Matcher, cfg: ReaderSettings) -> Reading:
     """The sentence that settles it carries the question's verb (exactly or by meaning) and
     most of its focus; its negation, against the question's, says yes or no."""
-    verb = Matcher(focus_of(frame.verb, lambda _: 1.0), matcher.vectors, matcher.soft_min,
-                   1.0) if frame.verb else None  # fmt: skip
+    verb = matcher.words_like(frame.verb) if frame.verb else None
 
     def settles(s: Sentence) -> float:
         has_verb = verb is None or verb.coverage(s.words)[0] > 0
@@ -161,8 +160,7 @@ def _other_doer(doc, frame: Frame, matcher: Matcher) -> bool:
     "the Israeli army" here."""
     if not frame.doer:
         return False
-    wanted = Matcher(focus_of(" ".join(frame.doer), lambda _: 1.0), matcher.vectors,
-                     matcher.soft_min, 1.0)  # fmt: skip
+    wanted = matcher.words_like(" ".join(frame.doer))
     clash = False
     for verb in (t for t in doc if t.lemma_.lower() == frame.verb):
         subject = subject_of(verb)

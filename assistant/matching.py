@@ -133,6 +133,11 @@ class Matcher:
                 self._columns[word] = columns[:, j]
         return np.stack([self._columns[w] for w in text_words], axis=1)
 
+    def words_like(self, text: str) -> Matcher:
+        """A matcher for the words of ``text`` itself (each weighing 1, a match by meaning
+        in full), sharing this one's word vectors: "is this verb / noun / name here?"."""
+        return Matcher(focus_of(text, lambda _: 1.0), self.vectors, self.soft_min, 1.0)
+
     def coverage(self, text_words: list[str]) -> tuple[float, np.ndarray]:
         """Weighted share of the focus found in the text, and each focus word's best match."""
         best = self.word_scores(text_words).max(axis=1, initial=0.0)

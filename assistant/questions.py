@@ -51,6 +51,13 @@ _PERSON_NOUNS = {
     "queen", "prince", "princess", "pope", "mayor", "secretary", "chancellor", "premier",
     "investor", "scientist", "doctor", "officer", "suspect", "victim", "winner", "owner",
 }  # fmt: skip
+# Words after "how"/"what" that ask for a measure rather than a count of some thing.
+SIZE_WORDS = frozenset({"far", "tall", "big", "large", "high", "deep", "fast", "often"})
+SHARE_NOUNS = frozenset({"percent", "percentage", "share", "proportion", "rate"})
+MEASURE_NOUNS = frozenset({
+    "number", "amount", "total", "count", "figure", "sum", "price", "cost", "population",
+    "toll", "size",
+})  # fmt: skip
 _TIME_NOUNS = {"year", "day", "date", "month", "time", "season", "week", "decade", "century"}
 _AUXILIARIES = {
     "is", "are", "was", "were", "do", "does", "did", "has", "have", "had", "can", "could",
@@ -137,7 +144,7 @@ def analyze(question: str) -> Frame:
             return frame("age", frozenset({"DATE", "CARDINAL"}), "age")
         if nxt in ("long", "soon"):
             return frame("duration", SPAN)
-        if nxt in ("far", "tall", "big", "large", "high", "deep", "fast", "often"):
+        if nxt in SIZE_WORDS:
             return frame("number", COUNT, nxt)
         return frame("manner", frozenset())
     if word == "why":
@@ -164,10 +171,9 @@ def analyze(question: str) -> Frame:
     head = _head_noun(tokens, wh)
     if not head and nxt in ("is", "are", "was", "were"):  # "what is the largest bloc ..."
         head = _head_noun(tokens, wh + 1)
-    if head in ("percent", "percentage", "share", "proportion", "rate"):
+    if head in SHARE_NOUNS:
         return frame("percent", PERCENT | COUNT, head)
-    if head in ("number", "amount", "total", "count", "figure", "sum", "price", "cost",
-                "population", "toll", "size"):  # fmt: skip
+    if head in MEASURE_NOUNS:
         return frame("number", COUNT, head)
     if head in ("name", "type", "kind", "sort", "brand") and "of" in lower[wh + 1 : wh + 6]:
         inner = _head_noun(tokens, lower.index("of", wh + 1))
@@ -200,12 +206,20 @@ def _doer(verb) -> tuple[str, ...]:
 
 
 def slot_of(token) -> tuple[str, ...]:
-    """``(verb lemma, role, verb as written)`` of the verb a phrase hangs from, passives
-    turned active (the examples show the first two):
-    "Which group announced" -> ("announce", "subj"), "was confirmed by an Iraqi politician"
-    -> ("confirm", "subj"), "which product was recalled" -> ("recall", "obj"), "which city
-    did he visit" -> ("visit", "obj"), "in which city" -> (verb, "in"). Empty when the phrase
-    hangs from no verb."""
+    """``(verb lemma, role, verb as written)`` of the verb a phrase hangs from (see
+    ``verb_and_role``), empty when it hangs from no verb."""
+    found = verb_and_role(token)
+    if found is None:
+        return ()
+    verb, role = found
+    return verb.lemma_.lower(), role, verb.lower_
+
+
+def verb_and_role(token):
+    """The verb a phrase (its root ``token``) hangs from and its role there, passives turned
+    active, or None: "Which group announced" -> (announced, "subj"), "was confirmed by an Iraqi
+    politician" -> (confirmed, "subj"), "which product was recalled" -> (recalled, "obj"),
+    "which city did he visit" -> (visit, "obj"), "in which city" -> (its verb, "in")."""
     node = token.head if token.dep_ == "det" and token.head.i != token.i else token
     while node.dep_ in ("compound", "appos", "conj", "amod") and node.head.i != node.i:
         node = node.head
@@ -222,10 +236,8 @@ def slot_of(token) -> tuple[str, ...]:
     elif dep == "pobj" and head.pos_ == "ADP":
         role, head = head.lower_, head.head
     else:
-        return ()
-    if head.pos_ not in ("VERB", "AUX"):
-        return ()
-    return head.lemma_.lower(), role, head.lower_
+        return None
+    return (head, role) if head.pos_ in ("VERB", "AUX") else None
 
 
 def _asks_subject(tokens, wh: int | None) -> bool:

@@ -22,7 +22,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from assistant.matching import Focus, Matcher, WordVectors, focus_of
-from assistant.questions import THING, Frame, analyze, noun_kind, slot_of
+from assistant.questions import (
+    MEASURE_NOUNS,
+    SHARE_NOUNS,
+    SIZE_WORDS,
+    THING,
+    Frame,
+    analyze,
+    noun_kind,
+    verb_and_role,
+)
 from assistant.settings import ReaderSettings
 from assistant.text import FUNCTION_WORDS, is_statement, stem, words
 from assistant.types import Passage
@@ -383,19 +392,21 @@ def _phrases(frame: Frame, top: list[Sentence], docs, matcher: Matcher, cfg: Rea
             frame.modifiers and frame.kind in ("number", "age") and _clashes(span, frame, matcher)
         )  # "three US soldiers" vs Iranian ones
 
-    doc_scores: dict[int, np.ndarray] = {}  # each parsed text scored once, not per candidate
+    # each parsed text scored once, not per candidate: its word scores, whether it has the verb
+    doc_scores: dict[int, tuple[np.ndarray, float]] = {}
 
     def offer(span, label, fit, sentence, doc, headline=False) -> None:
         if id(doc) not in doc_scores:
-            doc_scores[id(doc)] = matcher.word_scores([t.lower_ for t in doc])
-        scores = doc_scores[id(doc)]
+            scores = matcher.word_scores([t.lower_ for t in doc])
+            doc_scores[id(doc)] = scores, _has_verb(doc, scores, matcher.focus, frame)
+        scores, has_verb = doc_scores[id(doc)]
         phrase = Phrase(phrase_text(span, frame), label, sentence, fit=fit,
                         features=_span_features(span, label, question_words))  # fmt: skip
         phrase.binding, phrase.features["names_head"] = _binding(
             span, doc, scores, matcher.focus, frame, cfg
         )
         phrase.features["slot"] = _fills_slot(span, scores, matcher.focus, frame)
-        phrase.features["verb"] = _has_verb(doc, scores, matcher.focus, frame)
+        phrase.features["verb"] = has_verb
         if headline:  # credit as the headline ties the phrase to the question's focus
             share = cfg.headline_bound_share
             phrase.headline = 1.0 - share + share * phrase.binding
@@ -646,11 +657,8 @@ def _binding(span, doc, scores: np.ndarray, focus: Focus, frame: Frame,
                 best, strength = close, scores[i, j]
         total += weight * best
         matched += weight * strength
-    # how close the phrase sits to the focus words its sentence has; with binding_coverage,
-    # focus words the sentence lacks count as far away
-    whole = sum(w for i, w in enumerate(focus.weights) if not focus.category[i])
-    norm = (1.0 - cfg.binding_coverage) * matched + cfg.binding_coverage * whole
-    bound = total / norm if norm else 0.0
+    # how close the phrase sits to the focus words its sentence has (coverage is scored apart)
+    bound = total / matched if matched else 0.0
     names = 0.0
     if frame.head:
         heads = [t for t in doc if t.lemma_.lower() == frame.head and t.i not in inside]
@@ -667,20 +675,9 @@ def _binding(span, doc, scores: np.ndarray, focus: Focus, frame: Frame,
 
 
 _EMPTY_VERBS = {"be", "have", "do"}  # the small parser hangs wh-words on these by mistake
-_LIGHT_VERBS = {
-    "be",
-    "have",
-    "do",
-    "say",
-    "make",
-    "get",
-    "take",
-    "go",
-    "come",
-    "give",
-    "happen",
-    "occur",
-}  # "when did the attack happen": the noun names the event
+# verbs that name no event of their own ("when did the attack happen": the noun names it)
+_LIGHT_VERBS = {"be", "have", "do", "say", "make", "get", "take", "go", "come", "give", "happen",
+                "occur"}  # fmt: skip
 
 
 def _has_verb(doc, scores: np.ndarray, focus: Focus, frame: Frame) -> float:
@@ -700,17 +697,15 @@ def _fills_slot(span, scores: np.ndarray, focus: Focus, frame: Frame) -> float:
     "the visit was confirmed by an Iraqi politician")."""
     if not frame.slot or frame.slot[0] in _EMPTY_VERBS:
         return 0.0
-    _, role, written = frame.slot
-    row = next((i for i, s in enumerate(focus.stems) if s == stem(written)), None)
-    where = slot_of(span.root)
-    if not where or where[1] != role:
+    lemma, role, written = frame.slot
+    found = verb_and_role(span.root)
+    if found is None or found[1] != role:
         return 0.0
-    token = span.root.head
-    while token.pos_ not in ("VERB", "AUX") and token.head.i != token.i:
-        token = token.head  # the verb slot_of found
-    lemma = token.lemma_.lower()
-    same_verb = lemma == frame.slot[0] or (row is not None and scores[row, token.i] > 0)
-    return float(lemma == where[0] and same_verb)
+    verb = found[0]
+    if verb.lemma_.lower() == lemma:
+        return 1.0
+    row = next((i for i, s in enumerate(focus.stems) if s == stem(written)), None)
+    return float(row is not None and scores[row, verb.i] > 0)  # the same verb by meaning
 
 
 def _other_predicate(span, doc, frame: Frame) -> bool:
@@ -810,16 +805,14 @@ def _names(tokens, frame: Frame, matcher: Matcher) -> bool:
     common to compare ("years") counts as named."""
     if any(t.lemma_.lower() == frame.head for t in tokens):
         return True
-    focus = focus_of(frame.head, lambda _: 1.0)
-    if not focus.stems:
+    head = matcher.words_like(frame.head)
+    if not head.focus.stems:
         return True
-    head = Matcher(focus, matcher.vectors, matcher.soft_min, 1.0)
     return bool(head.word_scores([t.lower_ for t in tokens]).max(initial=0.0) > 0)
 
 
-_MEASURES = {"number", "amount", "total", "count", "figure", "sum", "price", "cost",
-             "population", "toll", "size", "far", "tall", "big", "large", "high", "deep",
-             "fast", "often", "people", "percent", "percentage", "share"}  # fmt: skip
+# heads that measure rather than name what is counted ("how many people" counts anyone)
+_MEASURES = MEASURE_NOUNS | SIZE_WORDS | SHARE_NOUNS | {"people"}
 
 
 def _clashes(span, frame: Frame, matcher: Matcher) -> bool:
@@ -828,8 +821,7 @@ def _clashes(span, frame: Frame, matcher: Matcher) -> bool:
     named = [t.lower_ for t in noun.lefts if t.text[:1].isupper() and t.i != noun.i]
     if not named:
         return False
-    scores = Matcher(focus_of(" ".join(frame.modifiers), lambda _: 1.0), matcher.vectors,
-                     matcher.soft_min, 1.0).word_scores(named)  # fmt: skip
+    scores = matcher.words_like(" ".join(frame.modifiers)).word_scores(named)
     return bool(scores.size) and not (scores.max(axis=1) > 0).all()
 
 

@@ -261,14 +261,6 @@ class ReaderSettings(_Group):
         le=1,
         description="Credit kept per extra dependency edge between phrase and focus word.",
     )
-    binding_coverage: float = Field(
-        0.0,
-        ge=0,
-        le=1,
-        description="How far binding counts the focus words the phrase's sentence lacks "
-        "(0: closeness to the words present only; 1: every focus word, absent ones as far; "
-        "sweep: 0.6 gains seed +2 but loses dev -2, so 0).",
-    )
     head_share: float = Field(
         0.2,
         ge=0,
