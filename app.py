@@ -262,8 +262,8 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
         return page_values(query, picked_sources, picked_article)
 
     def upload(files, query, progress=gr.Progress()):  # noqa: B008 (Gradio's way)
-        snap = live.snapshot()
         if not files:
+            snap = live.snapshot()
             rows = ui.article_rows(snap.records, query)
             return "Nothing uploaded.", stats_text(snap), rows, gr.update()
         try:

@@ -23,8 +23,19 @@ class CorpusSnapshot:
     signature: str
     records: list[ArticleRecord] = field(default_factory=list)  # newest first
     chunks: int = 0
-    examples: list[str] = field(default_factory=list)
     error: str = ""  # why the index cannot be read (e.g. none built yet)
+    # the example questions, worked out on first use: they parse the newest articles (about a
+    # second the first time), which an upload's reply (counts, list) does not need to wait for
+    make_examples: Callable[[], list[str]] | None = field(default=None, repr=False, compare=False)
+    _made: dict = field(default_factory=dict, repr=False, compare=False)
+    _making: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @property
+    def examples(self) -> list[str]:
+        with self._making:
+            if "examples" not in self._made:
+                self._made["examples"] = self.make_examples() if self.make_examples else []
+            return self._made["examples"]
 
     @property
     def sources(self) -> list[str]:
@@ -86,7 +97,7 @@ class LiveCorpus:
             return value
 
     def snapshot(self) -> CorpusSnapshot:
-        """The current snapshot, rebuilt (examples included) only when the signature moved."""
+        """The current snapshot, rebuilt only when the signature moved."""
         signature = self.signature()
         with self._building:
             with self._lock:
@@ -103,10 +114,14 @@ class LiveCorpus:
             chunks = self.assistant.stats()["chunks"]
         except AssistantError as exc:
             return CorpusSnapshot(signature, error=str(exc))
-        examples: list[str] = []
+        make_examples = None
         if self._examples is not None and records:
-            try:
-                examples = self._examples(records[: self._newest], self.assistant.article_text)
-            except AssistantError:
-                examples = []
-        return CorpusSnapshot(signature, records, chunks, examples)
+            newest, write = records[: self._newest], self._examples
+
+            def make_examples() -> list[str]:
+                try:
+                    return write(newest, self.assistant.article_text)
+                except AssistantError:
+                    return []
+
+        return CorpusSnapshot(signature, records, chunks, make_examples=make_examples)

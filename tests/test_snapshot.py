@@ -39,6 +39,7 @@ def test_snapshot_lists_sources_dates_and_examples():
 
     live = LiveCorpus(FakeAssistant(), examples=examples, ttl=0)
     snap = live.snapshot()
+    assert built == []  # examples parse articles: not until a page needs them (not for uploads)
     assert snap.sources == ["Herald", "Wire"] and snap.earliest == "2024-02-02"
     assert snap.examples == ["About text of b?", "About text of a?"] and snap.chunks == 6
     assert snap.record("a").source == "Herald" and snap.record("zz") is None
