@@ -431,11 +431,12 @@ def _phrases(frame: Frame, top: list[Sentence], docs, matcher: Matcher, cfg: Rea
 
     capitalized = {t.lower_ for doc in docs for t in doc[1:] if t.is_title and t.is_alpha
                    and not doc[t.i - 1].is_punct}  # fmt: skip
+    things = not_people(docs)
     for sentence, doc in zip(top, docs, strict=True):
-        for span, label, fit in _candidates(frame, doc, cfg, names=capitalized):
+        for span, label, fit in _candidates(frame, doc, cfg, names=capitalized, things=things):
             if admissible(span):
                 offer(span, label, fit, sentence, doc)
-    _from_headlines(frame, top, ranked, admissible, offer, cfg)
+    _from_headlines(frame, top, ranked, admissible, offer, cfg, things)
     total = sum(s.score for s in top) or 1.0
     for p in found.values():
         p.votes = min(1.0, sum(named_by[p.key].values()) / total)
@@ -461,7 +462,14 @@ def headline_of(title: str) -> str:
     return _PUBLISHER.sub("", title.strip())
 
 
-def _from_headlines(frame, top, ranked, admissible, offer, cfg) -> None:
+def lists_topics(headline: str) -> bool:
+    """A headline that lists topics ("5 things to know for July 22: Jan. 6, Covid-19, Extreme
+    heat ..."): three or more short items in a row state nothing about any of them."""
+    items = [i.strip(" .…") for i in headline.rsplit(":", 1)[-1].split(",")]
+    return len(items) >= 3 and all(0 < len(i.split()) <= 4 for i in items)
+
+
+def _from_headlines(frame, top, ranked, admissible, offer, cfg, things=frozenset()) -> None:
     """Names in the headlines of the best sentences' articles (those covering the question's
     focus), bound within the headline and cited with the article's sentence that names them
     (or its best one)."""
@@ -473,6 +481,8 @@ def _from_headlines(frame, top, ranked, admissible, offer, cfg) -> None:
     for s in top:
         if s.context >= cfg.min_context:  # an article about something else lends no headline
             articles.setdefault(s.passage.article_id, s)
+    articles = {a: s for a, s in articles.items()
+                if not lists_topics(headline_of(s.passage.title))}  # fmt: skip
     titles = [headline_of(s.passage.title) for s in articles.values()]
     docs = parse(titles, [(a, -1, -1) for a in articles])
     for (article_id, best), doc in zip(articles.items(), docs, strict=True):
@@ -480,7 +490,7 @@ def _from_headlines(frame, top, ranked, admissible, offer, cfg) -> None:
         if not opening or any(opening in s.passage.text for s in ranked if s.passage.article_id
                               == article_id):  # fmt: skip
             continue  # no headline of its own: the title is the article's first sentence
-        for span, label, fit in _candidates(frame, doc, cfg, headline=True):
+        for span, label, fit in _candidates(frame, doc, cfg, headline=True, things=things):
             if not admissible(span):
                 continue
             key = normal(phrase_text(span, frame))
@@ -546,10 +556,46 @@ def _with_compounds(ent):
     return span
 
 
+_IT = {"its", "itself"}
+_HE_OR_SHE = {"he", "his", "him", "himself", "she", "her", "hers", "herself"}
+
+
+def _its(token) -> bool:
+    """The token is 'its', or an 'it' doing something ("it was suspending attacks"), not the
+    'it' of "Biden said it was time"."""
+    if token.lower_ in _IT:
+        return True
+    return token.lower_ == "it" and token.dep_ == "nsubj" and token.head.lemma_ != "be"
+
+
+def not_people(docs) -> set[str]:
+    """Names tagged as people that the evidence itself treats as things: "Kataib Hezbollah
+    announced that it was suspending attacks", "... said its decision", "X, which ...". The
+    small model calls many foreign organisations people; the text's own pronouns know better."""
+    found: set[str] = set()
+    for doc in docs:
+        for ent in doc.ents:
+            if ent.label_ != "PERSON":
+                continue
+            root = ent.root
+            which = any(c.dep_ == "relcl" and any(t.lower_ in ("which", "that") and t.i > root.i
+                        for t in c.subtree) for c in root.children)  # fmt: skip
+            pronouns = set()
+            if root.dep_ in ("nsubj", "nsubjpass"):  # what its own clause calls it later
+                later = [t for t in root.head.subtree if t.i >= ent.end]
+                pronouns = {"it" if _its(t) else t.lower_ for t in later
+                            if _its(t) or t.lower_ in _HE_OR_SHE}  # fmt: skip
+            if which or (pronouns and not pronouns & _HE_OR_SHE):
+                found.add(normal(ent.text))
+    return found
+
+
 def _candidates(frame: Frame, doc, cfg: ReaderSettings, headline: bool = False,
-                names: frozenset[str] | set[str] = frozenset()):  # fmt: skip
+                names: frozenset[str] | set[str] = frozenset(),
+                things: frozenset[str] | set[str] = frozenset()):  # fmt: skip
     """``(span, label, type fit)`` of the phrases in ``doc`` that could answer ``frame``;
-    ``names`` are words the evidence capitalises mid-sentence (names the tagger may miss).
+    ``names`` are words the evidence capitalises mid-sentence (names the tagger may miss);
+    ``things`` are names tagged as people the evidence treats as organisations (``not_people``).
 
     Names of another type than preferred stay candidates at a lower fit: the small model
     often calls an organisation a person ("Kataib Hezbollah") or a place an organisation."""
@@ -565,16 +611,17 @@ def _candidates(frame: Frame, doc, cfg: ReaderSettings, headline: bool = False,
             continue  # "Wednesday" (a DATE) is no age
         if headline and any(t.tag_ in _FINITE for t in ent):
             continue  # "Biden welcomes World Series": title case misleads the tagger
-        if ent.label_ in primary:
+        label = "ORG" if ent.label_ == "PERSON" and normal(ent.text) in things else ent.label_
+        if label in primary:
             fit = 1.0
-        elif ent.label_ in labels:
+        elif label in labels:
             fit = cfg.secondary_fit
         else:
             continue
         if thing_asked and ent.label_ in _WHO_OR_WHERE:
             fit = min(fit, cfg.thing_name_fit)  # "which item": not a person, firm or place
         ent = _with_compounds(ent)
-        yield ent, ent.label_, fit
+        yield ent, label, fit
         taken.update(range(ent.start, ent.end))
         head = ent.root.head
         naming = ent.root.dep_ == "compound"
