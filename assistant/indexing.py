@@ -166,43 +166,32 @@ def ingest(
     group_chunks = 0
     done = 0
     limit = settings.embedding.ingest_group
-    # One group is written (Chroma, keyword index) while the next is embedded: the writes
-    # overlap the forward pass instead of following it. Writes keep their order, one at a time.
-    writer = _Writer()
 
     def flush() -> None:
         nonlocal done, group_chunks
         touch()
         ids = [p.article.id for p in group]
         owed.difference_update(ids)
-        pending = ids + sorted(owed)  # still owed ones stay pending until written
-        embedded = _embed_group(embedder, group, settings.embedding.numpy_ingest_chunks)
-        written = writer.wait()  # the previous group's write (pending markers: one at a time)
-        if written:
-            done += written
-            report(done, len(to_embed), summary.chunks_added)
-        writer.start(_store_group, store, local, list(group), embedded, existing, summary,
-                     pending)  # fmt: skip
+        store.set_pending(ids + sorted(owed))  # still owed ones stay pending until written
+        _write_group(store, embedder, local, group, existing, summary,
+                     settings.embedding.numpy_ingest_chunks)  # fmt: skip
+        done += len(group)
+        report(done, len(to_embed), summary.chunks_added)
         group.clear()
         group_chunks = 0
 
-    try:
-        for prepared in to_embed:
-            article = prepared.article
-            chunks = chunk_article(
-                article, settings.chunking.max_words, settings.chunking.overlap_sentences
-            )
-            prepared.nodes = chunk_nodes(article, chunks)
-            group.append(prepared)
-            group_chunks += len(chunks)
-            if group_chunks >= limit:
-                flush()
-        if group:
+    for prepared in to_embed:
+        article = prepared.article
+        chunks = chunk_article(
+            article, settings.chunking.max_words, settings.chunking.overlap_sentences
+        )
+        prepared.nodes = chunk_nodes(article, chunks)
+        group.append(prepared)
+        group_chunks += len(chunks)
+        if group_chunks >= limit:
             flush()
-    except BaseException:
-        writer.wait(raise_error=False)  # this error is the one to tell
-        raise
-    done += writer.wait()
+    if group:
+        flush()
     if generation_changed:
         store.set_pending([])
     if store.outdated:
@@ -246,40 +235,14 @@ def _plan(articles: list[Article], existing: dict[str, ArticleRecord], summary: 
     return to_embed, seen_ids
 
 
-class _Writer:
-    """One write at a time on a thread of its own; ``wait()`` returns how many articles the
-    finished one wrote and passes on its error."""
+def _write_group(store: Store, embedder, local: LocalIndex, group: list[_Prepared],
+                 existing: dict[str, ArticleRecord], summary: IngestSummary,
+                 numpy_up_to: int = 0) -> None:  # fmt: skip
+    """Embed a group of articles, then store chunks, then their manifest records."""
+    from llama_index.core.vector_stores.utils import node_to_metadata_dict
 
-    def __init__(self) -> None:
-        self._thread = None
-        self._result: list = []
+    from assistant.embedding import pack_vectors
 
-    def start(self, fn, *args) -> None:
-        import threading
-
-        def run() -> None:
-            try:
-                self._result = [fn(*args), None]
-            except BaseException as exc:  # handed to the ingesting thread by wait()
-                self._result = [0, exc]
-
-        self._thread = threading.Thread(target=run, name="ingest-writer", daemon=True)
-        self._thread.start()
-
-    def wait(self, raise_error: bool = True) -> int:
-        if self._thread is None:
-            return 0
-        self._thread.join()
-        self._thread = None
-        written, error = self._result
-        if error is not None and raise_error:
-            raise error
-        return written
-
-
-def _embed_group(embedder, group: list[_Prepared], numpy_up_to: int = 0):
-    """The chunk vectors of a group of articles, and per chunk its sentences' spans and
-    vectors."""
     nodes = [n for p in group for n in p.nodes]
     texts = [embed_text(n) for n in nodes]
     spans, relative = [], []
@@ -290,22 +253,7 @@ def _embed_group(embedder, group: list[_Prepared], numpy_up_to: int = 0):
         relative.append(sentence_spans)
         spans.append([(offset + s, offset + e) for s, e in sentence_spans])
     vectors, sentence_vectors = embedder.encode_chunks(texts, spans, numpy_up_to)
-    return vectors, relative, sentence_vectors
 
-
-def _store_group(store: Store, local: LocalIndex, group: list[_Prepared], embedded,
-                 existing: dict[str, ArticleRecord], summary: IngestSummary,
-                 pending: list[str] | None = None) -> int:  # fmt: skip
-    """Store an embedded group: its chunks, then their manifest records (``pending`` marked
-    first: the articles a crash would leave half written). Returns the articles written."""
-    from llama_index.core.vector_stores.utils import node_to_metadata_dict
-
-    from assistant.embedding import pack_vectors
-
-    if pending is not None:
-        store.set_pending(pending)
-    nodes = [n for p in group for n in p.nodes]
-    vectors, relative, sentence_vectors = embedded
     ids = [p.article.id for p in group]
     renamed = [p.replaced for p in group if p.replaced and p.replaced != p.article.id]
     for old in renamed:  # an edited file whose article id changed: the old version goes
@@ -330,7 +278,6 @@ def _store_group(store: Store, local: LocalIndex, group: list[_Prepared], embedd
     for p in group:
         (summary.updated if p.replaced else summary.added).append(p.article.id)
         summary.chunks_added += len(p.nodes)
-    return len(group)
 
 
 def indexed_chunk(chunk_id: str, meta: dict, text: str, vector) -> IndexedChunk:
