@@ -590,6 +590,15 @@ def not_people(docs) -> set[str]:
     return found
 
 
+def _time_zone(ent) -> bool:
+    """A short capitalised name right after a time of day ("7:20 a.m. ET", "noon GMT")."""
+    before = ent.doc[ent.start - 1] if ent.start else None
+    return (
+        before is not None and before.ent_type_ == "TIME" and len(ent) == 1
+        and ent.text.isupper() and len(ent.text) <= 4
+    )  # fmt: skip
+
+
 def _candidates(frame: Frame, doc, cfg: ReaderSettings, headline: bool = False,
                 names: frozenset[str] | set[str] = frozenset(),
                 things: frozenset[str] | set[str] = frozenset()):  # fmt: skip
@@ -611,6 +620,8 @@ def _candidates(frame: Frame, doc, cfg: ReaderSettings, headline: bool = False,
             continue  # "Wednesday" (a DATE) is no age
         if headline and any(t.tag_ in _FINITE for t in ent):
             continue  # "Biden welcomes World Series": title case misleads the tagger
+        if _time_zone(ent):
+            continue  # "7:20 a.m. ET": the tagger's place is the clock's zone
         label = "ORG" if ent.label_ == "PERSON" and normal(ent.text) in things else ent.label_
         if label in primary:
             fit = 1.0

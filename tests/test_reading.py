@@ -392,3 +392,17 @@ def test_a_headline_listing_topics_offers_no_answer(title, lists):
     from assistant.reading import lists_topics
 
     assert lists_topics(title) is lists
+
+
+def test_a_time_zone_after_a_clock_time_is_no_place():
+    from assistant.nlp import parse
+    from assistant.questions import analyze
+    from assistant.reading import _candidates
+    from assistant.settings import get_settings
+
+    doc = parse(["Roslyn made landfall around 7:20 a.m. ET near Santa Cruz in Nayarit state, "
+                 "the US hurricane center said."])[0]  # fmt: skip
+    assert ("ET", "GPE") in [(e.text, e.label_) for e in doc.ents]  # the tagger's mistake
+    frame = analyze("Hurricane Roslyn made landfall in which country this week?")
+    offered = [span.text for span, _, _ in _candidates(frame, doc, get_settings().reader)]
+    assert "ET" not in offered and "Santa Cruz" in offered and "US" in offered
