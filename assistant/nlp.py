@@ -75,7 +75,10 @@ class _Attributes:
         for rule, entry in enumerate(ruler.patterns):
             for tokens in entry["patterns"]:
                 tests = [[self._test(k, v) for k, v in t.items()] for t in tokens]
-                index = entry.get("index", 0) % len(tokens)
+                index = entry.get("index", 0)
+                if not -len(tokens) <= index < len(tokens):
+                    raise ValueError(f"attribute_ruler pattern {rule}: index {index} out of range")
+                index %= len(tokens)
                 at, keys = next(((at, keys) for at, t in enumerate(tokens)
                                  if (keys := self._bucket_keys(t))), (0, []))  # fmt: skip
                 item = (rule, at, tests, index, ruler.attrs[rule])
@@ -112,7 +115,8 @@ class _Attributes:
             ids = {self._id(v) for v in arg}
             return (lambda row: row[at] in ids) if op == "IN" else (lambda row: row[at] not in ids)
         if op == "REGEX":
-            return lambda row: re.search(arg, self._strings[row[at]]) is not None
+            pattern = re.compile(arg)
+            return lambda row: pattern.search(self._strings[row[at]]) is not None
         raise ValueError(f"attribute_ruler operator {op!r} is not supported")
 
     def __call__(self, doc):
@@ -152,6 +156,8 @@ def _attributes() -> _Attributes:
 
 
 def _pipe(nlp, texts: list[str]):
+    """Parsed texts. The two rule steps run after NER instead of before it, which changes
+    nothing: this pipeline's NER reads only word forms (norm, prefix, suffix, shape)."""
     attributes = _attributes()
     for doc in nlp.pipe(texts, disable=["attribute_ruler", "lemmatizer"]):
         yield attributes(doc)

@@ -3,12 +3,14 @@ step with it for every open browser.
 
 Each page polls ``LiveCorpus.signature()``, a cheap string that changes whenever the indexed
 articles may have (an upload or removal in this app, or different counts), and asks for a new
-``snapshot()`` only then; the snapshot, examples included, is built once per change and shared
-by all pages.
+``snapshot()`` only then; the snapshot is built once per change and shared by all pages, its
+example questions on first use (they parse the newest articles; an upload's reply does not
+wait for them).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -16,6 +18,8 @@ from dataclasses import dataclass, field
 
 from assistant.errors import AssistantError
 from assistant.store import ArticleRecord
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,9 @@ class LiveCorpus:
                 try:
                     return write(newest, self.assistant.article_text)
                 except AssistantError:
+                    return []
+                except Exception:  # examples are a nicety: logged once, never retried
+                    log.exception("example questions failed")
                     return []
 
         return CorpusSnapshot(signature, records, chunks, make_examples=make_examples)
