@@ -882,8 +882,12 @@ def _counts_another(span, frame: Frame, matcher: Matcher) -> bool:
     noun = root.head if root.dep_ in ("nummod", "quantmod") else root
     if noun.pos_ != "NOUN" or (noun.i == root.i and root.like_num):
         # a bare number ("wounded about 40") or one counting a name: it counts the asked
-        # noun only if the sentence names that noun
-        return not _names(root.doc, frame, matcher)
+        # noun only if the sentence names that noun, and not only as others ("three US
+        # soldiers" when Iranian soldiers are asked about)
+        doc = root.doc
+        mentions = _mentions(doc, frame, matcher)
+        return not mentions or (bool(frame.modifiers) and all(
+            _clashes(doc[t.i : t.i + 1], frame, matcher) for t in mentions))  # fmt: skip
     counted = [noun]
     doc, end = root.doc, span.end
     if end + 1 < len(doc) and doc[end].text == "-":  # "a nine-year sentence" counts years
@@ -894,12 +898,20 @@ def _counts_another(span, frame: Frame, matcher: Matcher) -> bool:
 def _names(tokens, frame: Frame, matcher: Matcher) -> bool:
     """Do ``tokens`` name the question's head noun (by lemma or by meaning)? A head too
     common to compare ("years") counts as named."""
-    if any(t.lemma_.lower() == frame.head for t in tokens):
-        return True
+    return bool(_mentions(tokens, frame, matcher))
+
+
+def _mentions(tokens, frame: Frame, matcher: Matcher) -> list:
+    """The tokens naming the question's head noun, by lemma or by meaning (all of them for a
+    head too common to compare)."""
+    tokens = list(tokens)
     head = matcher.words_like(frame.head)
     if not head.focus.stems:
-        return True
-    return bool(head.word_scores([t.lower_ for t in tokens]).max(initial=0.0) > 0)
+        return tokens
+    scores = head.word_scores([t.lower_ for t in tokens])
+    alike = scores.max(axis=0) > 0 if scores.size else [False] * len(tokens)
+    return [t for t, like in zip(tokens, alike, strict=True)
+            if like or t.lemma_.lower() == frame.head]  # fmt: skip
 
 
 # heads that measure rather than name what is counted ("how many people" counts anyone)

@@ -126,8 +126,6 @@ def test_names_the_text_calls_it_are_not_people(sentence, thing):
     assert (normal(name.text) in not_people([doc])) is thing
 
 
-# Known reader gaps (measured, not yet fixed; listed in the README): xfail, not strict, so a
-# fix shows up as XPASS instead of being hidden.
 @pytest.mark.parametrize(
     "question",
     ["What type of drone was used against Haifa?", "How old is John Kirby?",
@@ -140,9 +138,8 @@ def test_names_the_text_calls_it_are_not_people(sentence, thing):
      "How many drones were used in the attack on Tower 22?",
      # no one is named the leader of anything
      "Who is the leader of Kataib Hezbollah?",
-     pytest.param("How many Iranian soldiers were killed in US retaliatory strikes?",
-                  marks=pytest.mark.xfail(strict=False, reason="known reader gap: a number from "
-                                          "a sentence about other casualties is offered"))],
+     # the sentence counts US soldiers (and "about 40" wounded): none of them Iranian
+     "How many Iranian soldiers were killed in US retaliatory strikes?"],
 )  # fmt: skip
 def test_related_but_unanswerable_questions_abstain(seed_assistant, question):
     answer = seed_assistant.ask(question)
