@@ -392,6 +392,8 @@ def _phrases(frame: Frame, top: list[Sentence], docs, matcher: Matcher, cfg: Rea
             return False  # the question already names it ("Vin Scully" -> "Vincent Scully")
         if frame.kind == "number" and _counts_another(span, frame, matcher):
             return False  # "three attacks" for "how many drones"
+        if frame.kind == "entity" and span[0].like_num and span[0].dep_ == "nummod":
+            return False  # "three attacks", "20 projects": a count says how many, not which
         return not (
             frame.modifiers and frame.kind in ("number", "age") and _clashes(span, frame, matcher)
         )  # "three US soldiers" vs Iranian ones

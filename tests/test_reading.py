@@ -300,7 +300,10 @@ def test_a_named_instance_of_the_asked_noun_is_a_candidate(seed_assistant):
     which only describes one."""
     question = "Which base just across the border from Tower 22 did the network claim to attack?"
     reading = seed_assistant.read(seed_assistant.prepare(question, None, None))
-    assert "al tanf base" in {p.key for p in reading.phrases}
+    keys = {p.key for p in reading.phrases}
+    assert "al tanf base" in keys
+    assert "syria" in keys  # "The network claimed three attacks in Syria, including at ..."
+    assert "three attacks" not in keys  # a count says how many, not which
 
 
 @pytest.mark.parametrize(
