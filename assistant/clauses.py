@@ -12,6 +12,7 @@ from assistant.matching import Matcher
 from assistant.questions import Frame, subject_of
 from assistant.reading import Reading, Sentence
 from assistant.settings import ReaderSettings
+from assistant.text import stem
 
 _NEGATION_WORDS = {"not", "n't", "never", "no", "neither", "nor", "without"}
 
@@ -25,11 +26,22 @@ def yes_no(frame: Frame, top: list[Sentence], matcher: Matcher, cfg: ReaderSetti
         has_verb = verb is None or verb.coverage(s.words)[0] > 0
         return s.lexical + s.dense if has_verb else -1.0
 
+    def core(s: Sentence) -> bool:
+        """The sentence has the question's own verb, its whole subject and its object noun
+        ("Israel has not confirmed the attack" for a question that goes on about which
+        attack)."""
+        stems = {stem(w.lower()) for w in s.words}
+        core_words = [*frame.doer, frame.verb, frame.done_to]
+        return all(core_words) and all(stem(w) in stems for w in core_words)
+
     best = max(top, key=settles)
     if settles(best) < 0:
         return Reading(frame, True, evidence=[best], confidence=best.lexical,
                        reason="no sentence settles it")  # fmt: skip
-    if best.lexical < cfg.yesno_min_lexical:
+    cored = [s for s in top if core(s) and s.lexical >= cfg.yesno_core_lexical]
+    if best.lexical < cfg.yesno_min_lexical and cored:
+        best = max(cored, key=settles)
+    if best.lexical < cfg.yesno_min_lexical and best not in cored:
         return Reading(frame, True, evidence=[best], confidence=best.lexical,
                        reason="no sentence settles it")  # fmt: skip
     from assistant.nlp import parse

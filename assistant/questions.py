@@ -84,6 +84,7 @@ class Frame:
     slot: tuple[str, ...] = ()  # (verb lemma, role, verb as written) of the wh-phrase
     verb_word: str = ""  # the main verb as written ("told" for "tell"), lower case
     doer: tuple[str, ...] = ()  # content words of the main verb's subject, when not asked
+    done_to: str = ""  # lemma of the main verb's object noun ("attack" in "confirmed the attack")
 
     @property
     def wants_phrase(self) -> bool:
@@ -118,7 +119,7 @@ def analyze(question: str) -> Frame:
                      _asks_subject(tokens, wh),
                      slot=slot_of(tokens[wh]) if wh is not None else (),
                      verb_word=root.lower_ if root is not None else "",
-                     doer=_doer(root))  # fmt: skip
+                     doer=_doer(root), done_to=_object_of(root))  # fmt: skip
 
     wh = next((i for i, w in enumerate(lower) if w in _WH), None)
     if wh is None or (lower and lower[0] in _AUXILIARIES and wh > 2):
@@ -203,6 +204,18 @@ def _doer(verb) -> tuple[str, ...]:
     if subject is None or subject.pos_ == "PRON" or any(t.lower_ in _WH for t in subject.subtree):
         return ()
     return tuple(content_words(" ".join(t.text for t in subject.subtree)))
+
+
+def _object_of(verb) -> str:
+    """The lemma of the first noun phrase after ``verb`` in its clause, lower case: what it is
+    done to ("attack" in "Has Israel confirmed the drone attack on Haifa claimed by ...", which
+    the small parser reads as a clause of its own); "" without one."""
+    if verb is None:
+        return ""
+    inside = {t.i for t in verb.subtree}
+    chunk = next((c for c in verb.doc.noun_chunks if c.start > verb.i and c.root.i in inside
+                  and c.root.pos_ in ("NOUN", "PROPN")), None)  # fmt: skip
+    return chunk.root.lemma_.lower() if chunk is not None else ""
 
 
 def slot_of(token) -> tuple[str, ...]:

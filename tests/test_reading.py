@@ -48,6 +48,13 @@ def test_short_answer_in_the_json(seed_assistant):
         ("Have Nujaba and Kataib Sayyid Al Shuhada suspended their operations?", "No"),
         ("Has Israel confirmed the drone attack on Haifa?", "No"),
         ("Did Joe Biden vow to retaliate for the strike?", "Yes"),
+        # the settling sentence ("Israel has not confirmed the attack.") has the question's
+        # subject, verb and object but little of its background (yesno_core_lexical)
+        (
+            "Has Israel confirmed the drone attack on Haifa claimed by the Islamic Resistance in "
+            "Iraq?",
+            "No",
+        ),
     ],
 )
 def test_yes_no_questions_get_a_verdict(seed_assistant, question, verdict):
@@ -55,6 +62,16 @@ def test_yes_no_questions_get_a_verdict(seed_assistant, question, verdict):
     assert answer.short_answer == verdict
     assert answer.answer.startswith(verdict) and answer.answer.endswith("[1].")
     _verbatim(seed_assistant, answer)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Has Israel confirmed the death toll?",  # "the attack" is not the death toll
+     "Has Jordan confirmed the drone attack on Tower 22 claimed by the Islamic Resistance?"],
+)  # fmt: skip
+def test_yes_no_without_its_subject_verb_and_object_stays_open(seed_assistant, question):
+    answer = seed_assistant.ask(question)
+    assert answer.abstained and answer.answer.startswith("The articles don't say whether")
 
 
 def test_died_is_bridged_to_killed(seed_assistant):
