@@ -38,12 +38,12 @@ def yes_no(frame: Frame, top: list[Sentence], matcher: Matcher, cfg: ReaderSetti
     if settles(best) < 0:
         return Reading(frame, True, evidence=[best], confidence=best.lexical,
                        reason="no sentence settles it")  # fmt: skip
-    cored = [s for s in top if core(s) and s.lexical >= cfg.yesno_core_lexical]
-    if best.lexical < cfg.yesno_min_lexical and cored:
+    if best.lexical < cfg.yesno_min_lexical:
+        cored = [s for s in top if core(s) and s.lexical >= cfg.yesno_core_lexical]
+        if not cored:
+            return Reading(frame, True, evidence=[best], confidence=best.lexical,
+                           reason="no sentence settles it")  # fmt: skip
         best = max(cored, key=settles)
-    if best.lexical < cfg.yesno_min_lexical and best not in cored:
-        return Reading(frame, True, evidence=[best], confidence=best.lexical,
-                       reason="no sentence settles it")  # fmt: skip
     from assistant.nlp import parse
 
     doc = parse([best.text], [(best.passage.article_id, best.start, best.end)])[0]
