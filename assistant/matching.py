@@ -112,6 +112,7 @@ class Matcher:
         self._focus_vectors = self.vectors.matrix(focus.words) if self.vectors else None
         self._index = {s: i for i, s in enumerate(focus.stems)}
         self._columns: dict[str, np.ndarray] = {}  # word -> its scores against the focus
+        self._alike: dict[str, Matcher] = {}  # words_like, made once per text
 
     def word_scores(self, text_words: list[str]) -> np.ndarray:
         """(focus words x text words): 1 where stems are equal, soft credit where close."""
@@ -135,8 +136,12 @@ class Matcher:
 
     def words_like(self, text: str) -> Matcher:
         """A matcher for the words of ``text`` itself (each weighing 1, a match by meaning
-        in full), sharing this one's word vectors: "is this verb / noun / name here?"."""
-        return Matcher(focus_of(text, lambda _: 1.0), self.vectors, self.soft_min, 1.0)
+        in full), sharing this one's word vectors: "is this verb / noun / name here?". Made
+        once per text, so its scores are cached across the candidates that ask."""
+        if text not in self._alike:
+            self._alike[text] = Matcher(focus_of(text, lambda _: 1.0), self.vectors,
+                                        self.soft_min, 1.0)  # fmt: skip
+        return self._alike[text]
 
     def coverage(self, text_words: list[str]) -> tuple[float, np.ndarray]:
         """Weighted share of the focus found in the text, and each focus word's best match."""

@@ -264,7 +264,7 @@ def _fuller(chosen: Phrase, phrases: list[Phrase], cfg: ReaderSettings) -> Phras
 
 
 def _rerank(frame: Frame, top: list[Sentence], docs, resolved, cfg: ReaderSettings,
-            things: set[str] = frozenset()) -> None:  # fmt: skip
+            things: set[str] | frozenset[str] = frozenset()) -> None:  # fmt: skip
     """Second look at the parsed sentences: does each name something of the asked kind that
     the question does not (a place for "where"), and do other sentences name the same thing?"""
     question_words = set(words(resolved.question))
@@ -597,8 +597,9 @@ def _thing_cues(ent) -> tuple[float, bool]:
             if t.i < ent.end:
                 continue
             person |= t.lower_ in _HE_OR_SHE
-            said = any(a.dep_ == "ccomp" and verb in a.ancestors for a in t.ancestors)
-            if t.lower_ in ("its", "itself") and said:
+            if t.lower_ in ("its", "itself") and any(
+                a.dep_ == "ccomp" and verb in a.ancestors for a in t.ancestors
+            ):  # fmt: skip
                 cues += 1.0  # "X said its decision was made ...", not "X praised its decision"
             elif t.lower_ == "it" and t.dep_ == "nsubj" and t.head.dep_ == "ccomp" \
                     and t.head.lemma_ != "be":  # fmt: skip
