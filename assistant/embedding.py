@@ -153,25 +153,37 @@ class Embedder(BaseEmbedding):
 
         model = self.sentence_transformer
         transformer, tokenizer = model[0], model.tokenizer
-        limit = model.max_seq_length
         dims = model.get_embedding_dimension()
         chunks = np.zeros((len(texts), dims), dtype=np.float32)
         sentences: list[np.ndarray] = [np.zeros((0, dims), np.float32)] * len(texts)
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # less padding
+        # Tokenized once, then batched by token count: sentence-transformers sorts by characters,
+        # and each batch pads to its longest text (about a fifth more tokens on the benchmark).
+        encoded = tokenizer(texts, truncation=True, max_length=model.max_seq_length,
+                            return_offsets_mapping=True, return_attention_mask=False)  # fmt: skip
+        ids, offsets = encoded["input_ids"], encoded["offset_mapping"]
+        names = tokenizer.model_input_names
+        order = sorted(range(len(texts)), key=lambda i: -len(ids[i]))
         with torch.inference_mode():
             for at in range(0, len(order), self.embed_batch_size):
                 batch = order[at : at + self.embed_batch_size]
-                encoded = tokenizer([texts[i] for i in batch], padding=True, truncation=True,
-                                    max_length=limit, return_tensors="pt",
-                                    return_offsets_mapping=True)  # fmt: skip
-                offsets = encoded.pop("offset_mapping").numpy()
-                tokens = transformer(dict(encoded))["token_embeddings"]
-                mask = encoded["attention_mask"].unsqueeze(-1).to(tokens.dtype)
-                pooled = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                width = len(ids[batch[0]])
+                input_ids = np.full((len(batch), width), tokenizer.pad_token_id or 0, np.int64)
+                mask = np.zeros((len(batch), width), np.int64)
+                spans_at = np.zeros((len(batch), width, 2), np.int64)
+                for row, i in enumerate(batch):
+                    n = len(ids[i])
+                    input_ids[row, :n], mask[row, :n], spans_at[row, :n] = ids[i], 1, offsets[i]
+                features = {"input_ids": torch.from_numpy(input_ids),
+                            "attention_mask": torch.from_numpy(mask)}  # fmt: skip
+                if "token_type_ids" in names:
+                    features["token_type_ids"] = torch.zeros_like(features["input_ids"])
+                tokens = transformer(features)["token_embeddings"]
+                weights = features["attention_mask"].unsqueeze(-1).to(tokens.dtype)
+                pooled = (tokens * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
                 chunks[batch] = torch.nn.functional.normalize(pooled, dim=-1).numpy()
                 token_vectors = tokens.numpy()
                 for row, i in enumerate(batch):
-                    sentences[i] = _pool_spans(token_vectors[row], offsets[row], spans[i])
+                    sentences[i] = _pool_spans(token_vectors[row], spans_at[row], spans[i])
         return chunks, sentences
 
 

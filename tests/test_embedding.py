@@ -36,6 +36,23 @@ def test_chunk_and_sentence_vectors_match_between_numpy_and_torch(embed_model):
         assert a.shape == b.shape and np.allclose(a, b, atol=1e-4)
 
 
+def test_chunk_vectors_batched_by_token_count_match_a_plain_encode(embed_model):
+    """Texts of many lengths share padded batches; each vector is what ``encode`` gives alone."""
+    words = SEED.read_text(encoding="utf-8").split()
+    texts = [" ".join(words[i : i + n]) for i, n in enumerate([3, 400, 40, 7, 120, 1, 60, 250])]
+    batch_size = embed_model.embed_batch_size
+    embed_model.embed_batch_size = 3  # several batches, each padded to a different width
+    try:
+        chunks, sentences = embed_model.encode_chunks(texts, [[(0, len(t))] for t in texts])
+    finally:
+        embed_model.embed_batch_size = batch_size
+    expected = embed_model.sentence_transformer.encode(texts, normalize_embeddings=True)
+    assert np.allclose(chunks, expected, atol=1e-4)
+    _, alone = embed_model._encode_chunks_numpy(texts, [[(0, len(t))] for t in texts])
+    for batched, one in zip(sentences, alone, strict=True):  # padding never enters a span
+        assert np.allclose(batched, one, atol=1e-4)
+
+
 def test_a_small_ingest_needs_no_torch(tmp_path):
     """An upload-sized ingest in a fresh process embeds with NumPy: torch is never imported."""
     corpus = tmp_path / "corpus"
