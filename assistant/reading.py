@@ -943,9 +943,10 @@ _DIGITS = {w: str(i) for i, w in enumerate(
 
 
 def phrase_text(span, frame: Frame) -> str:
-    """The answer as it should read: a number with the noun it counts ("63 hot dogs"), a list
-    whole ("New Jersey and Oregon"), a city with its state ("San Francisco, California"),
-    numbers in digits, without stray edges ("– Northeastern University’s")."""
+    """The answer as it should read: a number with the noun it counts ("63 hot dogs") or its
+    currency sign ("$4.99"), a list whole ("New Jersey and Oregon"), a city with its state
+    ("San Francisco, California"), numbers in digits, without stray edges ("– Northeastern
+    University’s")."""
     doc = span.doc
     start, end = span.start, span.end
     root = span.root
@@ -963,6 +964,8 @@ def phrase_text(span, frame: Frame) -> str:
         and doc[end + 1].ent_type_ == "GPE"
     ):  # "San Francisco, California"
         end = _ent_end(doc[end + 1])
+    if start and doc[start].like_num and doc[start - 1].is_currency:
+        start -= 1  # the small model's MONEY leaves out the sign: "4.99" of "$4.99"
     tokens = list(doc[start:end])
     while tokens and (tokens[0].is_punct or tokens[0].pos_ in ("INTJ", "CCONJ")
                       or tokens[0].lower_ in ("no", "not")):  # fmt: skip

@@ -312,6 +312,18 @@ def test_a_candidate_never_cuts_a_written_word():
     assert not _cuts_a_word(by_text["militias"])
 
 
+def test_an_amount_keeps_its_currency_sign():
+    """The small model's MONEY entity leaves the sign out ("4.99" of "$4.99"); the answer not."""
+    from assistant.nlp import parse
+    from assistant.questions import Frame
+    from assistant.reading import phrase_text
+
+    doc = parse(["The national average for a gallon of regular gas hit $4.99 on Saturday."])[0]
+    money = [e for e in doc.ents if e.label_ == "MONEY"]
+    assert money, [(e.text, e.label_) for e in doc.ents]
+    assert phrase_text(money[0], Frame(kind="money", labels=frozenset({"MONEY"}))) == "$4.99"
+
+
 def test_a_named_instance_of_the_asked_noun_is_a_candidate(seed_assistant):
     """ "Which base ...": "Al Tanf base" names a base (compound), unlike "the South Korean show"
     which only describes one."""
