@@ -573,23 +573,16 @@ def _with_compounds(ent):
 
 
 _HE_OR_SHE = {"he", "his", "him", "himself", "she", "her", "hers", "herself"}
-# A person-tagged name counts as a thing once the evidence calls it so this surely, and never
-# "he" or "she": "its" in what it says about itself or "X, which ..." (1 each), "X announced
-# that it was suspending" (0.5). One such "it" is enough (thresholds 1.0 and 1.5 lost a seed
-# and a held-out question each; dev the same: it flags Twitter, Uprise Fiber, Daily Harvest,
-# Gen Z there), at the price of "Kirby said it would take time", which has the same shape.
-_THING_CUES = 0.5
 _TIME_ZONES = frozenset({"ET", "EST", "EDT", "CT", "CST", "CDT", "MT", "MST", "MDT", "PT", "PST",
                          "PDT", "GMT", "UTC", "BST", "CET", "CEST", "IST", "JST", "AEST",
                          "AEDT"})  # fmt: skip
 
 
-def _thing_cues(ent) -> tuple[float, bool]:
-    """How surely one mention of a person-tagged name is treated as a thing, and whether it is
+def _thing_cue(ent) -> tuple[bool, bool]:
+    """Whether one mention of a person-tagged name is spoken of as a thing, and whether it is
     called he or she."""
     root = ent.root
-    cues = float(any(c.dep_ == "relcl" and c.left_edge.lower_ == "which"
-                     for c in root.children))  # fmt: skip
+    thing = any(c.dep_ == "relcl" and c.left_edge.lower_ == "which" for c in root.children)
     person = False
     if root.dep_ in ("nsubj", "nsubjpass"):  # what its own clause calls it later
         verb = root.head
@@ -597,31 +590,34 @@ def _thing_cues(ent) -> tuple[float, bool]:
             if t.i < ent.end:
                 continue
             person |= t.lower_ in _HE_OR_SHE
-            if t.lower_ in ("its", "itself") and any(
-                a.dep_ == "ccomp" and verb in a.ancestors for a in t.ancestors
-            ):  # fmt: skip
-                cues += 1.0  # "X said its decision was made ...", not "X praised its decision"
-            elif t.lower_ == "it" and t.dep_ == "nsubj" and t.head.dep_ == "ccomp" \
-                    and t.head.lemma_ != "be":  # fmt: skip
-                cues += 0.5  # "X announced that it was suspending", not "said it was time"
-    return cues, person
+            if t.lower_ in ("its", "itself"):
+                # "X said its decision was made ...", not "X praised its decision"
+                thing |= any(a.dep_ == "ccomp" and verb in a.ancestors for a in t.ancestors)
+            elif t.lower_ == "it" and t.dep_ == "nsubj":
+                # "X announced that it was suspending", not "X said it was time"
+                thing |= t.head.dep_ == "ccomp" and t.head.lemma_ != "be"
+    return thing, person
 
 
 def not_people(docs) -> set[str]:
     """Names tagged as people that the evidence itself treats as things ("Kataib Hezbollah
-    announced that it was suspending attacks", "... said its decision was made"): the small
-    model calls many foreign organisations people; the text's own pronouns know better."""
-    cues: dict[str, float] = {}
+    announced that it was suspending attacks", "... said its decision was made", "X, which
+    ..."): the small model calls many foreign organisations people; the text's own pronouns
+    know better. One such mention is enough, and no "he" or "she" anywhere (asking for two
+    lost a seed and a held-out question each; on dev it flags Twitter, Uprise Fiber, Daily
+    Harvest, Gen Z), at the price of "Kirby said it would take time", which has that shape."""
+    things: set[str] = set()
     people: set[str] = set()
     for doc in docs:
         for ent in doc.ents:
             if ent.label_ == "PERSON":
-                found, person = _thing_cues(ent)
+                thing, person = _thing_cue(ent)
                 key = normal(ent.text)
-                cues[key] = cues.get(key, 0.0) + found
+                if thing:
+                    things.add(key)
                 if person:
                     people.add(key)
-    return {k for k, v in cues.items() if v >= _THING_CUES and k not in people}
+    return things - people
 
 
 def _label(ent, things: set[str] | frozenset[str]) -> str:
@@ -895,13 +891,7 @@ def _counts_another(span, frame: Frame, matcher: Matcher) -> bool:
     doc, end = root.doc, span.end
     if end + 1 < len(doc) and doc[end].text == "-":  # "a nine-year sentence" counts years
         counted.append(doc[end + 1])
-    return not _names(counted, frame, matcher)
-
-
-def _names(tokens, frame: Frame, matcher: Matcher) -> bool:
-    """Do ``tokens`` name the question's head noun (by lemma or by meaning)? A head too
-    common to compare ("years") counts as named."""
-    return bool(_mentions(tokens, frame, matcher))
+    return not _mentions(counted, frame, matcher)
 
 
 def _mentions(tokens, frame: Frame, matcher: Matcher) -> list:
