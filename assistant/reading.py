@@ -115,6 +115,7 @@ def phrase_score(features: dict[str, float], cfg: ReaderSettings) -> float:
 
 
 _MODIFYING = ("amod", "compound", "nmod")
+_NAMED_KINDS = ("place", "entity", "organization")  # a name may qualify the asked noun
 _FINITE = frozenset({"VBZ", "VBD", "VBP"})  # a headline's name holds no finite verb
 _WHO_OR_WHERE = frozenset({"PERSON", "NORP", "ORG", "GPE", "LOC", "FAC"})
 
@@ -416,6 +417,8 @@ def _phrases(frame: Frame, top: list[Sentence], docs, matcher: Matcher, cfg: Rea
         if headline:  # credit as the headline ties the phrase to the question's focus
             share = cfg.headline_bound_share
             phrase.headline = 1.0 - share + share * phrase.binding
+            if phrase.features["modifier"]:
+                phrase.headline *= cfg.headline_modifier_credit
         naming = named_by.setdefault(phrase.key, {})  # sentences naming it, by score
         naming[f"{sentence.passage.article_id}:{sentence.start}"] = sentence.score
         local = cfg.w_support * sentence.score / best_score + cfg.w_binding * phrase.binding
@@ -677,6 +680,16 @@ def _candidates(frame: Frame, doc, cfg: ReaderSettings, headline: bool = False,
             if chunk.end - start > ent.end - ent.start:  # a thing now, if a thing is asked
                 yield doc[start : chunk.end], "NP", max(fit, cfg.noun_phrase_fit) if \
                     thing_asked else fit  # fmt: skip
+    if frame.head and not (frame.variety or frame.named) and frame.kind in _NAMED_KINDS:
+        # "which border": "the Jordanian-Syrian border"; "which base": "the Al Tanf base"
+        # ("the name of the base" is "Al Tanf" alone)
+        for token in doc:
+            if token.lemma_.lower() != frame.head or token.i in taken:
+                continue
+            mods = [c for c in token.lefts if c.dep_ in _MODIFYING]
+            start = min((c.left_edge.i for c in mods), default=token.i)
+            if start < token.i and _named_head(doc[start : token.i + 1], frame):
+                yield doc[start : token.i + 1], "NP", cfg.named_head_fit
     if frame.kind == "age":  # "a 17-year-old", "aged 17", "Mack Rutherford, 17,"
         for match in _AGE.finditer(doc.text):
             group = next(g for g in (1, 2, 3) if match.group(g))
@@ -727,6 +740,16 @@ def _candidates(frame: Frame, doc, cfg: ReaderSettings, headline: bool = False,
                 yield span, "QUOTE", cfg.noun_phrase_fit
 
 
+def _named_head(span, frame: Frame) -> bool:
+    """The span is the asked noun with a name qualifying it ("the Jordanian-Syrian border")."""
+    root = span.root
+    return (
+        frame.kind in _NAMED_KINDS
+        and root.lemma_.lower() == frame.head
+        and any(t.pos_ == "PROPN" or t.ent_type_ for t in span.doc[span.start : root.i])
+    )
+
+
 def _binding(span, doc, scores: np.ndarray, focus: Focus, frame: Frame,
              cfg: ReaderSettings) -> tuple[float, float]:  # fmt: skip
     """Focus words near the phrase in the parse, weighted by rarity and closeness; plus a
@@ -753,6 +776,8 @@ def _binding(span, doc, scores: np.ndarray, focus: Focus, frame: Frame,
     if frame.head:
         heads = [t for t in doc if t.lemma_.lower() == frame.head and t.i not in inside]
         head_close = max((_naming(span, t, distances, cfg) for t in heads), default=0.0)
+        if _named_head(span, frame):
+            head_close = 1.0
         names = float(head_close >= cfg.min_naming)
         if frame.named and not names:
             return 0.0, 0.0  # "the name of the commander": a name not given to a commander

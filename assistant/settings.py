@@ -241,6 +241,14 @@ class ReaderSettings(_Group):
     w_bare_number: float = Field(
         0.0, description="The phrase is a number the tagger did not label as a quantity."
     )
+    headline_modifier_credit: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of the headline credit kept by a name that only qualifies the noun "
+        "after it in the headline ('Jordan' in 'after deadly Jordan strike') (sweep30: 0.25 "
+        "and 0.5 gain a seed and a held-out question over 1; 0 loses a dev one).",
+    )
     headline_bound_share: float = Field(
         0.0,
         ge=0,
@@ -311,6 +319,14 @@ class ReaderSettings(_Group):
         description="Type fit of a person, group, nationality or place for 'which <thing>' "
         "('which item', 'which show'): those questions would ask who or where (sweep: 0.3 "
         "over 0.5/1).",
+    )
+    named_head_fit: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="Type fit of the asked noun with the name that qualifies it ('the "
+        "Jordanian-Syrian border' for 'which border') (sweep30: 1 gains two held-out questions "
+        "over 0.5, dev and seed equal).",
     )
     common_noun_fit: float = Field(
         0.3,

@@ -335,6 +335,26 @@ def test_a_named_instance_of_the_asked_noun_is_a_candidate(seed_assistant):
     assert "three attacks" not in keys  # a count says how many, not which
 
 
+def test_the_asked_noun_qualified_by_a_name_is_a_candidate(seed_assistant):
+    """ "Near which border ...": "the Jordanian-Syrian border" names the border asked for,
+    though its name is two adjectives the tagger calls a nationality."""
+    question = "Near which border did the attack on the US soldiers happen?"
+    reading = seed_assistant.read(seed_assistant.prepare(question, None, None))
+    border = [p for p in reading.phrases if p.key == "jordanian syrian border"]
+    assert border and border[0].features["names_head"] == 1.0
+
+
+def test_a_headline_name_qualifying_a_noun_gets_part_of_the_headline_credit(seed_assistant):
+    """ "... after deadly Jordan strike": a name that only qualifies the headline's noun says
+    less about what the headline is about than one that is its subject or object."""
+    share = seed_assistant.settings.reader.headline_modifier_credit
+    assert share < 1
+    question = "Which port did the militant network say it attacked with a drone?"
+    reading = seed_assistant.read(seed_assistant.prepare(question, None, None))
+    jordan = [p for p in reading.phrases if p.key == "jordan"]
+    assert jordan and 0 < jordan[0].features["headline"] <= share * jordan[0].fit
+
+
 @pytest.mark.parametrize(
     ("question", "expected"),
     [
