@@ -586,6 +586,7 @@ def _thing_cue(ent) -> tuple[bool, bool]:
     called he or she."""
     root = ent.root
     thing = any(c.dep_ == "relcl" and c.left_edge.lower_ == "which" for c in root.children)
+    thing |= _named_as_group(root)
     person = False
     if root.dep_ in ("nsubj", "nsubjpass"):  # what its own clause calls it later
         verb = root.head
@@ -600,6 +601,17 @@ def _thing_cue(ent) -> tuple[bool, bool]:
                 # "X announced that it was suspending", not "X said it was time"
                 thing |= t.head.dep_ == "ccomp" and t.head.lemma_ != "be"
     return thing, person
+
+
+def _named_as_group(root) -> bool:
+    """The name stands beside a noun for an organisation: "two militia groups, X and Y" (the
+    parser may take the list for a conjunct of the noun), "X, a small group within ..."."""
+    anchor = root
+    while anchor.dep_ == "conj" and anchor.head.pos_ == "PROPN":
+        anchor = anchor.head  # "X and Y": Y stands where X does
+    beside = [anchor.head] if anchor.dep_ in ("appos", "conj") else []
+    beside += [c for c in root.children if c.dep_ == "appos"]
+    return any(t.pos_ == "NOUN" and noun_kind(t.lemma_.lower()) == "organization" for t in beside)
 
 
 def not_people(docs) -> set[str]:

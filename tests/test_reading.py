@@ -131,7 +131,13 @@ def test_which_group_then_why(seed_assistant):
      ("John Kirby said he expected a response and that it would come soon.", False),
      ("Antony Blinken praised its decision to hold talks.", False),
      ("Matthew Miller, who said that the attack was planned, spoke on Monday.", False),
-     ("Harakat Hezbollah Al Nujaba, which has not suspended operations, met on Monday.", True)],
+     ("Harakat Hezbollah Al Nujaba, which has not suspended operations, met on Monday.", True),
+     ("Other militia groups under the umbrella, Harakat Hezbollah Al Nujaba and Kataib Sayyid "
+      "Al Shuhada, have not announced a suspension.", True),
+     ("Kataib Sayyid Al Shuhada, a small group within the network, announced more attacks.",
+      True),
+     ("The company's chief executive, Matthew Miller, spoke on Monday.", False),
+     ("The group welcomed Matthew Miller and John Kirby on Monday.", False)],
 )  # fmt: skip
 def test_names_the_text_calls_it_are_not_people(sentence, thing):
     from assistant.nlp import parse
