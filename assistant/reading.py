@@ -752,13 +752,26 @@ def _candidates(frame: Frame, doc, cfg: ReaderSettings, headline: bool = False,
                 yield span, "QUOTE", cfg.noun_phrase_fit
 
 
+def _named_after(noun) -> bool:
+    """The noun's name follows it: "the port of Haifa", "the group, Kataib Hezbollah"."""
+    for child in noun.rights:
+        names = [child] if child.dep_ == "appos" else []
+        if child.dep_ == "prep" and child.lower_ == "of":
+            names = [g for g in child.children if g.dep_ == "pobj"]
+        if any(t.pos_ == "PROPN" or t.ent_type_ for t in names):
+            return True
+    return False
+
+
 def _named_head(span, frame: Frame) -> bool:
-    """The span is the asked noun with a name qualifying it ("the Jordanian-Syrian border")."""
+    """The span is the asked noun with a name qualifying it ("the Jordanian-Syrian border"),
+    and no name follows ("the Mediterranean port of Haifa": Haifa names it)."""
     root = span.root
     return (
         frame.kind in _NAMED_KINDS
         and root.lemma_.lower() == frame.head
         and any(t.pos_ == "PROPN" or t.ent_type_ for t in span.doc[span.start : root.i])
+        and not _named_after(root)
     )
 
 

@@ -350,6 +350,16 @@ def test_the_asked_noun_qualified_by_a_name_is_a_candidate(seed_assistant):
     assert border and border[0].features["names_head"] == 1.0
 
 
+def test_a_noun_with_its_name_after_it_is_named_by_that_name(seed_assistant):
+    """ "Israel's Mediterranean commercial port of Haifa": Haifa names the port; the adjective
+    before it only describes it."""
+    question = "Which port did the militant network say it attacked with a drone?"
+    reading = seed_assistant.read(seed_assistant.prepare(question, None, None))
+    names = {p.key: p.features["names_head"] for p in reading.phrases}
+    assert names["haifa"] == 1.0
+    assert names.get("mediterranean commercial port", 0.0) == 0.0
+
+
 def test_a_headline_name_qualifying_a_noun_gets_part_of_the_headline_credit(seed_assistant):
     """ "... after deadly Jordan strike": a name that only qualifies the headline's noun says
     less about what the headline is about than one that is its subject or object."""
