@@ -49,7 +49,7 @@ _PERSON_NOUNS = {
     "coach", "host", "comedian", "celebrity", "billionaire", "founder", "journalist",
     "spokesman", "spokeswoman", "spokesperson", "commander", "general", "chief", "king",
     "queen", "prince", "princess", "pope", "mayor", "secretary", "chancellor", "premier",
-    "investor", "scientist", "doctor", "officer", "suspect", "victim", "winner", "owner",
+    "investor", "scientist", "doctor", "officer", "suspect", "victim", "winner", "owner", "head",
 }  # fmt: skip
 # Words after "how"/"what" that ask for a measure rather than a count of some thing.
 SIZE_WORDS = frozenset({"far", "tall", "big", "large", "high", "deep", "fast", "often"})
