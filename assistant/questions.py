@@ -32,7 +32,8 @@ _PLACE_NOUNS = {
     "country", "nation", "state", "city", "town", "region", "continent", "island", "county",
     "province", "capital", "neighborhood", "village", "port", "airport", "park", "place", "area",
     "location", "territory", "district", "border", "sea", "ocean", "river", "lake", "mountain",
-    "destination", "venue", "stadium", "site",
+    "destination", "venue", "stadium", "site", "harbour", "harbor", "coast", "bay", "gulf",
+    "peninsula", "valley", "desert", "strait", "street", "square", "neighbourhood",
 }  # fmt: skip
 _ORG_NOUNS = {
     "company", "firm", "airline", "team", "band", "group", "university", "college", "school",

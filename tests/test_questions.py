@@ -17,6 +17,7 @@ from assistant.questions import analyze
         ("How did the State Department respond?", "manner", ""),
         ("Which island nation plunged into chaos?", "place", "nation"),
         ("Which head of state vowed to retaliate?", "person", "head"),
+        ("Which Mediterranean harbour did the drone target?", "place", "harbour"),
         ("Where is the glacier located?", "place", ""),
         ("Which airline announced a deal to buy Spirit Airlines?", "organization", "airline"),
         ("Which popular singer will launch a Las Vegas residency?", "person", "singer"),
