@@ -764,13 +764,17 @@ def _named_after(noun) -> bool:
 
 
 def _named_head(span, frame: Frame) -> bool:
-    """The span is the asked noun with a name qualifying it ("the Jordanian-Syrian border"),
-    and no name follows ("the Mediterranean port of Haifa": Haifa names it)."""
+    """The span is the asked noun with a name qualifying it ("the Al Tanf base"; for a place
+    also a nationality: "the Jordanian-Syrian border", not "the South Korean show"), and no
+    name follows ("the Mediterranean port of Haifa": Haifa names it)."""
     root = span.root
     return (
         frame.kind in _NAMED_KINDS
         and root.lemma_.lower() == frame.head
-        and any(t.pos_ == "PROPN" or t.ent_type_ for t in span.doc[span.start : root.i])
+        and any(
+            (t.pos_ == "PROPN" and t.ent_type_ != "NORP") or (frame.kind == "place" and t.ent_type_)
+            for t in span.doc[span.start : root.i]
+        )
         and not _named_after(root)
     )
 

@@ -350,6 +350,27 @@ def test_the_asked_noun_qualified_by_a_name_is_a_candidate(seed_assistant):
     assert border and border[0].features["names_head"] == 1.0
 
 
+@pytest.mark.parametrize(
+    ("sentence", "kind", "head", "named"),
+    [("They met at the Jordanian-Syrian border on Sunday.", "place", "border", True),
+     ("The group attacked the Al Tanf base on Sunday.", "entity", "base", True),
+     ("Netflix renewed the wildly popular South Korean show.", "entity", "show", False),
+     ("A drone hit Israel's Mediterranean commercial port of Haifa.", "place", "port", False)],
+)  # fmt: skip
+def test_the_asked_noun_named_by_its_qualifier(sentence, kind, head, named):
+    """ "which border": a nationality names a border; it only describes a show, and a name
+    after the noun ("port of Haifa") is the port's name."""
+    from assistant.nlp import parse
+    from assistant.questions import Frame
+    from assistant.reading import _named_head
+
+    doc = parse([sentence])[0]
+    noun = next(t for t in doc if t.lemma_ == head)
+    start = min(c.left_edge.i for c in noun.lefts if c.dep_ != "det")
+    frame = Frame(kind=kind, labels=frozenset(), head=head)
+    assert _named_head(doc[start : noun.i + 1], frame) is named
+
+
 def test_a_noun_with_its_name_after_it_is_named_by_that_name(seed_assistant):
     """ "Israel's Mediterranean commercial port of Haifa": Haifa names the port; the adjective
     before it only describes it."""
