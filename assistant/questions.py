@@ -86,6 +86,9 @@ class Frame:
     verb_word: str = ""  # the main verb as written ("told" for "tell"), lower case
     doer: tuple[str, ...] = ()  # content words of the main verb's subject, when not asked
     done_to: str = ""  # lemma of the main verb's object noun ("attack" in "confirmed the attack")
+    # (modifier, kind of noun) of the things the question itself describes: "the umbrella group"
+    # in "Which group does the umbrella group contain?" -> ("umbrella", "organization")
+    described: tuple[tuple[str, str], ...] = ()
 
     @property
     def wants_phrase(self) -> bool:
@@ -120,7 +123,8 @@ def analyze(question: str) -> Frame:
                      _asks_subject(tokens, wh),
                      slot=slot_of(tokens[wh]) if wh is not None else (),
                      verb_word=root.lower_ if root is not None else "",
-                     doer=_doer(root), done_to=_object_of(root))  # fmt: skip
+                     doer=_doer(root), done_to=_object_of(root),
+                     described=_described(tokens, wh))  # fmt: skip
 
     wh = next((i for i, w in enumerate(lower) if w in _WH), None)
     if wh is None or (lower and lower[0] in _AUXILIARIES and wh > 2):
@@ -264,6 +268,22 @@ def _asks_subject(tokens, wh: int | None) -> bool:
         if t.pos_ not in ("NOUN", "PROPN", "ADJ", "ADV", "DET"):
             return False
     return False
+
+
+def _described(tokens, wh: int | None) -> tuple[tuple[str, str], ...]:
+    """(modifier, kind of noun) of the question's noun phrases other than the wh-phrase;
+    none when the question asks what something is ("Who is the NSC spokesman?": the noun phrase
+    describes the answer itself)."""
+    asking = tokens[wh] if wh is not None else None
+    if any(t.dep_ == "ROOT" and t.lemma_ == "be" for t in tokens):
+        return ()
+    out = []
+    for t in tokens:
+        if t.pos_ != "NOUN" or (asking is not None and asking in t.subtree):
+            continue
+        out += [(c.lemma_.lower(), noun_kind(t.lemma_.lower())) for c in t.children
+                if c.dep_ in ("compound", "amod")]  # fmt: skip
+    return tuple(out)
 
 
 def noun_kind(noun: str) -> str:

@@ -391,6 +391,8 @@ def _phrases(frame: Frame, top: list[Sentence], docs, matcher: Matcher, cfg: Rea
             )
         ):
             return False  # the question already names it ("Vin Scully" -> "Vincent Scully")
+        if frame.described and _presented_as(span) & set(frame.described):
+            return False  # "an umbrella group called X": the question's own "umbrella group"
         if frame.kind == "number" and _counts_another(span, frame, matcher):
             return False  # "three attacks" for "how many drones"
         if frame.kind == "entity" and span[0].like_num and span[0].dep_ == "nummod":
@@ -750,6 +752,19 @@ def _candidates(frame: Frame, doc, cfg: ReaderSettings, headline: bool = False,
             span = doc.char_span(match.start(1), match.end(1), alignment_mode="expand")
             if span is not None:
                 yield span, "QUOTE", cfg.noun_phrase_fit
+
+
+def _presented_as(span) -> set[tuple[str, str]]:
+    """(modifier, kind of noun) of the nouns the text gives the phrase as: "an umbrella group
+    called X", "X, an umbrella group", "the umbrella group, X"."""
+    root = span.root
+    nouns = [c for c in root.children if c.dep_ == "appos"]
+    if root.dep_ == "appos":
+        nouns.append(root.head)
+    if root.dep_ == "oprd" and root.head.dep_ == "acl":
+        nouns.append(root.head.head)
+    return {(c.lemma_.lower(), noun_kind(n.lemma_.lower())) for n in nouns if n.pos_ == "NOUN"
+            for c in n.children if c.dep_ in ("compound", "amod")}  # fmt: skip
 
 
 def _named_after(noun) -> bool:

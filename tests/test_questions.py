@@ -96,3 +96,14 @@ def test_the_doer_is_the_subject_the_question_names():
 def test_a_described_person_is_no_role():
     assert not analyze("Who was the man who shot the mayor?").named
     assert analyze("Who's the leader of the party?").named
+
+
+@pytest.mark.parametrize(
+    ("question", "described"),
+    [("Which group did he say the umbrella group contains?", (("umbrella", "organization"),)),
+     ("Who is the White House National Security Council spokesman?", ()),  # asks who that is
+     ("Which armed group did the Americans say is part of the umbrella organisation?",
+      (("umbrella", "organization"),))],
+)  # fmt: skip
+def test_what_the_question_itself_describes(question, described):
+    assert analyze(question).described == described

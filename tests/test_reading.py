@@ -371,6 +371,21 @@ def test_the_asked_noun_named_by_its_qualifier(sentence, kind, head, named):
     assert _named_head(doc[start : noun.i + 1], frame) is named
 
 
+def test_the_thing_the_question_describes_is_not_its_answer(seed_assistant):
+    """ "Which group does the umbrella group contain?": the text's "an umbrella group called the
+    Islamic Resistance in Iraq" is the question's own umbrella group, not a group it contains."""
+    from assistant.nlp import parse
+    from assistant.reading import _presented_as
+
+    doc = parse(["The attack was facilitated by an umbrella group called the Islamic Resistance "
+                 "in Iraq, which contains Kataib Hezbollah."])[0]  # fmt: skip
+    names = {e.text: e for e in doc.ents}
+    assert _presented_as(names["the Islamic Resistance in Iraq"]) == {("umbrella", "organization")}
+    assert _presented_as(names["Kataib Hezbollah"]) == set()
+    answer = seed_assistant.ask("Which group did John Kirby say the umbrella group contains?")
+    assert answer.short_answer == "Kataib Hezbollah"
+
+
 def test_a_noun_with_its_name_after_it_is_named_by_that_name(seed_assistant):
     """ "Israel's Mediterranean commercial port of Haifa": Haifa names the port; the adjective
     before it only describes it."""
