@@ -9,7 +9,7 @@
   (extractive, as of each question's date), p50/p95 over the dev questions, cold caches;
 - ``ask`` on an index ``--scale`` times larger (the articles copied under new ids);
 - the app, once the machine is quiet again (``_settle``): seconds from start to the first
-  answer on the already ingested index, an uploaded
+  answer on the already ingested index (a first start and a second, files cached), an uploaded
   article answerable, ``assistant ask`` as a one-shot command (through the running app, and on
   its own), and ``--sessions`` concurrent chat sessions for ``--seconds``.
 """
@@ -155,39 +155,63 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _app_figures(data_dir: Path, questions, sessions: int, seconds: float, gold_path: str,
-                 work: Path) -> dict[str, Any]:  # fmt: skip
-    """Start the app on the ingested index and time what users wait for."""
-    from gradio_client import Client, handle_file
+def _stop(proc) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
-    from eval.load import run_load
+
+def _start_app(data_dir: Path, corpus: Path, question: str, env: dict[str, str], log):
+    """Start the app; return it, a client, its address and the seconds from start to its first
+    answer."""
+    from gradio_client import Client
 
     port = _free_port()
     url = f"http://127.0.0.1:{port}/"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False")
-    corpus = work / "app-corpus"
-    corpus.mkdir()
-    log = open(work / "app.log", "w")  # noqa: SIM115
     started = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--data-dir", str(data_dir),
          "--corpus", str(corpus), "--no-ingest"],
         stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
     )  # fmt: skip
-    figures: dict[str, Any] = {}
     try:
         client = None
         while client is None:
             if proc.poll() is not None:
-                raise RuntimeError((work / "app.log").read_text()[-2000:])
+                raise RuntimeError(Path(log.name).read_text()[-2000:])
             try:
                 client = Client(url, verbose=False)
             except Exception:
                 time.sleep(0.1)
-        client.predict(questions[0].question, "", "", [], api_name="/chat")
-        figures["ready_s"] = time.perf_counter() - started
+        client.predict(question, "", "", [], api_name="/chat")
+    except BaseException:
+        _stop(proc)
+        raise
+    return proc, client, url, time.perf_counter() - started
 
+
+def _app_figures(data_dir: Path, questions, sessions: int, seconds: float, gold_path: str,
+                 work: Path) -> dict[str, Any]:  # fmt: skip
+    """Start the app on the ingested index and time what users wait for. It is started twice:
+    the first start reads libraries and index from disk where the page cache lost them (the
+    index copy written before evicts them), the second finds them cached, as a restart does."""
+    from gradio_client import handle_file
+
+    from eval.load import run_load
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False")
+    corpus = work / "app-corpus"
+    corpus.mkdir()
+    log = open(work / "app.log", "w")  # noqa: SIM115
+    figures: dict[str, Any] = {}
+    question = questions[0].question
+    proc, _, _, figures["ready_s"] = _start_app(data_dir, corpus, question, env, log)
+    _stop(proc)
+    proc, client, url, figures["ready_again_s"] = _start_app(data_dir, corpus, question, env, log)
+    try:
         article = work / "upload-bench.md"
         article.write_text(
             "---\ntitle: Lake Vostrel gets a floating observatory\nsource: Bench Wire\n"
@@ -219,11 +243,7 @@ def _app_figures(data_dir: Path, questions, sessions: int, seconds: float, gold_
             "p95_s": percentile(ok, 95) if ok else None,
         }  # fmt: skip
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        _stop(proc)
         log.close()
     return figures
 
@@ -308,7 +328,8 @@ def _markdown(r: dict[str, Any]) -> str:
          f"{scaled['p50_ms']:.0f} / {scaled['p95_ms']:.0f} ms (p95 {growth:.2f}× the 1× p95; "
          "target ≤ 2×)"),
         ("app start to first answer (index already built)",
-         f"{app['ready_s']:.1f} s (target ≤ 5 s; machine quiet after "
+         f"{app['ready_s']:.1f} s, started again (files cached) "
+         f"{app.get('ready_again_s', float('nan')):.1f} s (target ≤ 5 s; machine quiet after "
          f"{r.get('settle_s', 0):.0f} s of waiting)"),
         ("one article uploaded to answerable", f"{app['upload_to_answer_s']:.1f} s (target ≤ 2 s)"),
         ("`assistant ask` one-shot, app running", f"{app['cli_via_app_s']:.1f} s (target ≤ 3 s)"),
