@@ -281,9 +281,15 @@ def _described(tokens, wh: int | None) -> tuple[tuple[str, str], ...]:
     for t in tokens:
         if t.pos_ != "NOUN" or (asking is not None and asking in t.subtree):
             continue
-        out += [(c.lemma_.lower(), noun_kind(t.lemma_.lower())) for c in t.children
-                if c.dep_ in ("compound", "amod")]  # fmt: skip
+        out += qualified_as(t)
     return tuple(out)
+
+
+def qualified_as(noun) -> list[tuple[str, str]]:
+    """(modifier, kind of noun) for each word qualifying ``noun``: "an umbrella group" ->
+    [("umbrella", "organization")]."""
+    kind = noun_kind(noun.lemma_.lower())
+    return [(c.lemma_.lower(), kind) for c in noun.children if c.dep_ in ("compound", "amod")]
 
 
 def noun_kind(noun: str) -> str:

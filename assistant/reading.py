@@ -30,6 +30,7 @@ from assistant.questions import (
     Frame,
     analyze,
     noun_kind,
+    qualified_as,
     verb_and_role,
 )
 from assistant.settings import ReaderSettings
@@ -763,8 +764,7 @@ def _presented_as(span) -> set[tuple[str, str]]:
         nouns.append(root.head)
     if root.dep_ == "oprd" and root.head.dep_ == "acl":
         nouns.append(root.head.head)
-    return {(c.lemma_.lower(), noun_kind(n.lemma_.lower())) for n in nouns if n.pos_ == "NOUN"
-            for c in n.children if c.dep_ in ("compound", "amod")}  # fmt: skip
+    return {pair for n in nouns if n.pos_ == "NOUN" for pair in qualified_as(n)}
 
 
 def _named_after(noun) -> bool:
