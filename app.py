@@ -279,6 +279,8 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
             message = report.markdown()
             if any(s.added or s.updated for s in report.summaries):
                 live.bump()
+                new = [a for s in report.summaries for a in (*s.added, *s.updated)]
+                assistant.parse_sentences(progress=False, background=True, articles=new)
         except AssistantError as exc:
             message = f"⚠️ {ui.escape_markdown(str(exc))}"
         except Exception:
@@ -548,6 +550,8 @@ def main(argv: list[str] | None = None) -> int:
         **page_assets(),
         blocked_paths=[str(p) for p in blocked], max_file_size="50mb", prevent_thread_lock=True,
     )  # fmt: skip
+    # sentences not parsed yet (a corpus just synced) are parsed by a low-priority process
+    assistant.parse_sentences(progress=False, background=True)
     if args.host in ("127.0.0.1", "localhost"):  # `assistant ask` may use this app
         notice = announce(assistant.settings.store.data_dir, f"http://127.0.0.1:{args.port}/")
         atexit.register(withdraw, notice)

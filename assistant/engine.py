@@ -88,6 +88,8 @@ class Assistant:
         self._retriever = None
         self._llm = llm
         self._backends: dict[str, Any] = {}
+        self._parsing = False  # a background parse runs (``parse_sentences``)
+        self._parse_queue: list[list[str] | None] = []  # what it is asked to parse next
         self._lock = threading.RLock()
 
     # --- components, built on first use ---
@@ -121,7 +123,20 @@ class Assistant:
         with self._lock:
             if self._retriever is None:
                 self._retriever = HybridRetriever(self.store, self.embed_model, self.settings)
+                self._use_parses()
             return self._retriever
+
+    def _parses_path(self) -> Path:
+        from assistant.parses import FILENAME
+        from assistant.retrieval import local_folder
+
+        folder = local_folder(self.settings)  # beside it: saving the mirror replaces the folder
+        return folder.with_name(f"{folder.name}.{FILENAME}")
+
+    def _use_parses(self) -> None:
+        from assistant.nlp import use_store
+
+        use_store(self._parses_path())
 
     def answer_backend(self, name: str):
         """The ``AnswerBackend`` called ``name``, built once (a local model loads on first use)."""
@@ -305,6 +320,83 @@ class Assistant:
 
     def article_text(self, article_id: str) -> str | None:
         return self.store.article_text(check_text_id(article_id, "article_id"))
+
+    def parse_sentences(self, progress=True, background: bool = False,
+                        articles: list[str] | None = None) -> int:  # fmt: skip
+        """Store the parse of every indexed sentence that has none (``assistant.parses``) and
+        drop those of sentences no longer indexed; how many sentences were parsed. ``articles``:
+        only those articles' sentences (just uploaded; nothing dropped). With ``background``,
+        returns at once: a thread finds the sentences and a low-priority process parses them
+        (one at a time; what is asked for meanwhile is done after it)."""
+        progress = check_progress(progress)
+        if articles is not None:
+            articles = [check_text_id(a, "article id") for a in articles]
+        if background:
+            with self._lock:
+                self._parse_queue.append(articles)
+                if self._parsing:
+                    return 0
+                self._parsing = True
+            threading.Thread(target=self._parse_in_background, daemon=True).start()
+            return 0
+        path, generation, todo = self._unparsed(articles)
+        with self._parse_store(path) as parses:
+            if todo:
+                from assistant.parses import fill
+
+                fill(parses, todo, progress)
+            if generation:
+                parses.complete(generation)
+        return len(todo)
+
+    def _parse_store(self, path: Path):
+        from contextlib import closing
+
+        from assistant.nlp import pipeline
+        from assistant.parses import ParseStore, pipeline_id
+
+        return closing(ParseStore(path, pipeline_id(pipeline())))
+
+    def _unparsed(self, articles: list[str] | None = None) -> tuple[Path, str, list[str]]:
+        """Where the parses live, the index generation these sentences complete ('' for some
+        articles only) and the sentences to parse: none, without reading the index, when the
+        generation is complete already."""
+        from assistant.parses import index_sentences, missing
+
+        store = self._open(create=False)
+        self._use_parses()
+        path = self._parses_path()
+        with self._parse_store(path) as parses:
+            if articles is not None:
+                chunks = ((i, t, m) for i, t, m, _ in store.chunks_of(articles))
+                return path, "", missing(parses, index_sentences(chunks))
+            generation = store.generation()
+            if generation and parses.generation == generation:
+                return path, generation, []
+            return path, generation, missing(parses, index_sentences(store.iter_chunks()), True)
+
+    def _parse_in_background(self) -> None:
+        import logging
+
+        from assistant.parses import run_worker
+
+        while True:
+            with self._lock:
+                if not self._parse_queue:
+                    self._parsing = False
+                    return
+                queued, self._parse_queue = self._parse_queue, []
+            # the whole index once if asked for, else the articles asked for
+            articles = None if None in queued else sorted({a for q in queued for a in q})
+            try:
+                path, generation, todo = self._unparsed(articles)
+                if todo:
+                    run_worker(path, todo, generation)
+                elif generation:
+                    with self._parse_store(path) as parses:
+                        parses.complete(generation)
+            except Exception as exc:  # a background convenience: answers parse without it
+                logging.getLogger(__name__).warning("Parsing in the background failed: %s", exc)
 
     def stats(self) -> dict[str, int]:
         store = self.store

