@@ -280,7 +280,10 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
             if any(s.added or s.updated for s in report.summaries):
                 live.bump()
                 new = [a for s in report.summaries for a in (*s.added, *s.updated)]
-                assistant.parse_sentences(progress=False, background=True, articles=new)
+                try:  # ahead of questions; they parse what is not stored yet themselves
+                    assistant.parse_sentences(progress=False, background=True, articles=new)
+                except AssistantError as exc:
+                    log.warning("Not parsing the upload ahead: %s", exc)
         except AssistantError as exc:
             message = f"⚠️ {ui.escape_markdown(str(exc))}"
         except Exception:

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import re
+import sqlite3
 import sys
 import textwrap
 import time
@@ -99,7 +100,11 @@ def cmd_ingest(args) -> int:
     parsed = 0
     if not args.no_parse:  # answerable already; stored parses make answers about twice as fast
         bar = not args.quiet and not args.json and sys.stderr.isatty()  # no bar in logs
-        parsed = assistant.parse_sentences(progress=bar)
+        try:
+            parsed = assistant.parse_sentences(progress=bar)
+        except (OSError, sqlite3.Error) as exc:  # ingested all the same: answers parse later
+            print(f"warning: sentences not parsed ahead ({exc}); answers parse them as needed.",
+                  file=sys.stderr)  # fmt: skip
     if args.json:
         print(json.dumps({**summary.to_dict(), "sentences_parsed": parsed}))
     elif parsed:

@@ -327,7 +327,8 @@ class Assistant:
         drop those of sentences no longer indexed; how many sentences were parsed. ``articles``:
         only those articles' sentences (just uploaded; nothing dropped). With ``background``,
         returns at once: a thread finds the sentences and a low-priority process parses them
-        (one at a time; what is asked for meanwhile is done after it)."""
+        (one at a time; what is asked for meanwhile is done after it); without, they are parsed
+        on every core."""
         progress = check_progress(progress)
         if articles is not None:
             articles = [check_text_id(a, "article id") for a in articles]
@@ -337,15 +338,21 @@ class Assistant:
                 if self._parsing:
                     return 0
                 self._parsing = True
-            threading.Thread(target=self._parse_in_background, daemon=True).start()
+                try:
+                    threading.Thread(target=self._parse_in_background, daemon=True).start()
+                except RuntimeError:  # no thread to be had: answers parse as they need
+                    self._parsing = False
+                    self._parse_queue.clear()
             return 0
         path, generation, todo = self._unparsed(articles)
         with self._parse_store(path) as parses:
+            complete = True
             if todo:
-                from assistant.parses import fill
+                from assistant.parses import fill_parallel
 
-                fill(parses, todo, progress)
-            if generation:
+                # a bar on the terminal only: ingest's progress callbacks count articles
+                complete = fill_parallel(parses, todo, progress is True)
+            if generation and complete:
                 parses.complete(generation)
         return len(todo)
 
@@ -368,12 +375,15 @@ class Assistant:
         path = self._parses_path()
         with self._parse_store(path) as parses:
             if articles is not None:
-                chunks = ((i, t, m) for i, t, m, _ in store.chunks_of(articles))
+                chunks = ((i, t, m) for i, t, m, _ in store.chunks_of(articles, embeddings=False))
                 return path, "", missing(parses, index_sentences(chunks))
             generation = store.generation()
             if generation and parses.generation == generation:
                 return path, generation, []
-            return path, generation, missing(parses, index_sentences(store.iter_chunks()), True)
+            todo = missing(parses, index_sentences(store.iter_chunks()), True)
+        if store.generation() != generation or store.pending():
+            generation = ""  # the index changed during the walk: the next one completes it
+        return path, generation, todo
 
     def _parse_in_background(self) -> None:
         import logging

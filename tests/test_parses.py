@@ -103,8 +103,10 @@ def test_a_damaged_or_foreign_store_is_replaced_and_answers_go_on(make_assistant
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT count(*) FROM parses").fetchone()[0] > 20
 
+    parses.ParseStore(path, parses.pipeline_id(nlp.pipeline())).complete("gen-1")
     other = parses.ParseStore(path, "another-pipeline/1")
     assert other.keys() == set()  # another pipeline's parses are dropped, not misread
+    assert other.generation == ""  # ... and no index counts as parsed any more
     other.close()
 
 
@@ -117,6 +119,17 @@ def test_the_background_worker_parses_and_reports_failure(tmp_path):
     assert store.generation == "gen-1"
     with pytest.raises(OSError, match="JSON list of strings"):
         parses.run_worker(path, [1, 2], "gen-2")  # type: ignore[list-item]
+
+
+def test_ingest_parses_on_every_core(tmp_path, monkeypatch):
+    monkeypatch.setattr(parses, "MIN_SHARE", 4)  # a worker process even for a few sentences
+    texts = [f"Sentence number {n} says the port of Haifa was attacked." for n in range(12)]
+    store = parses.ParseStore(tmp_path / "p.sqlite", parses.pipeline_id(nlp.pipeline()))
+    assert parses.fill_parallel(store, texts) is True
+    assert None not in store.get(texts)
+    stored = parses.decode(store.get(texts[5:6])[0], nlp.pipeline().vocab)
+    assert _annotations(stored) == _annotations(nlp.parse_fresh(texts[5:6])[0])
+    store.close()
 
 
 def _wait_for_background(assistant, seconds: float = 120) -> None:
