@@ -344,8 +344,8 @@ class Assistant:
                     self._parsing = False
                     self._parse_queue.clear()
             return 0
-        path, generation, todo = self._unparsed(articles)
-        with self._parse_store(path) as parses:
+        with self._parse_store() as parses:
+            generation, todo = self._unparsed(parses, articles)
             complete = True
             if todo:
                 from assistant.parses import fill_parallel
@@ -356,34 +356,32 @@ class Assistant:
                 parses.complete(generation)
         return len(todo)
 
-    def _parse_store(self, path: Path):
+    def _parse_store(self):
+        """The index's stored parses (``assistant.parses``), closed after a ``with``."""
         from contextlib import closing
 
         from assistant.nlp import pipeline
         from assistant.parses import ParseStore, pipeline_id
 
-        return closing(ParseStore(path, pipeline_id(pipeline())))
+        return closing(ParseStore(self._parses_path(), pipeline_id(pipeline())))
 
-    def _unparsed(self, articles: list[str] | None = None) -> tuple[Path, str, list[str]]:
-        """Where the parses live, the index generation these sentences complete ('' for some
-        articles only) and the sentences to parse: none, without reading the index, when the
-        generation is complete already."""
+    def _unparsed(self, parses, articles: list[str] | None = None) -> tuple[str, list[str]]:
+        """The index generation these sentences complete ('' for some articles only) and the
+        sentences to parse: none, without reading the index, when the generation is complete
+        already."""
         from assistant.parses import index_sentences, missing
 
         store = self._open(create=False)
-        self._use_parses()
-        path = self._parses_path()
-        with self._parse_store(path) as parses:
-            if articles is not None:
-                chunks = ((i, t, m) for i, t, m, _ in store.chunks_of(articles, embeddings=False))
-                return path, "", missing(parses, index_sentences(chunks))
-            generation = store.generation()
-            if generation and parses.generation == generation:
-                return path, generation, []
-            todo = missing(parses, index_sentences(store.iter_chunks()), True)
+        if articles is not None:
+            chunks = ((i, t, m) for i, t, m, _ in store.chunks_of(articles, embeddings=False))
+            return "", missing(parses, index_sentences(chunks))
+        generation = store.generation()
+        if generation and parses.generation == generation:
+            return generation, []
+        todo = missing(parses, index_sentences(store.iter_chunks()), prune=True)
         if store.generation() != generation or store.pending():
             generation = ""  # the index changed during the walk: the next one completes it
-        return path, generation, todo
+        return generation, todo
 
     def _parse_in_background(self) -> None:
         import logging
@@ -399,12 +397,12 @@ class Assistant:
             # the whole index once if asked for, else the articles asked for
             articles = None if None in queued else sorted({a for q in queued for a in q})
             try:
-                path, generation, todo = self._unparsed(articles)
-                if todo:
-                    run_worker(path, todo, generation)
-                elif generation:
-                    with self._parse_store(path) as parses:
+                with self._parse_store() as parses:
+                    generation, todo = self._unparsed(parses, articles)
+                    if not todo and generation:
                         parses.complete(generation)
+                if todo:
+                    run_worker(self._parses_path(), todo, generation)
             except Exception as exc:  # a background convenience: answers parse without it
                 logging.getLogger(__name__).warning("Parsing in the background failed: %s", exc)
 

@@ -177,14 +177,11 @@ class ParseStore:
             with conn:
                 conn.executemany("INSERT OR REPLACE INTO parses VALUES (?, ?)", items)
 
-    def prune(self, keep: set[bytes], have: set[bytes] | None = None) -> int:
-        """Drop the parses of sentences no longer in the index (``have``: the stored keys, if
-        known); how many were dropped."""
-        stale = list((self.keys() if have is None else have) - keep)
-        if stale:
+    def drop(self, keys: list[bytes]) -> None:
+        """Forget the parses stored under ``keys``."""
+        if keys:
             with self._lock, self._connect(create=True) as conn:
-                conn.executemany("DELETE FROM parses WHERE key = ?", ((k,) for k in stale))
-        return len(stale)
+                conn.executemany("DELETE FROM parses WHERE key = ?", ((k,) for k in keys))
 
     def close(self) -> None:
         with self._lock:
@@ -200,7 +197,6 @@ def index_sentences(chunks: Iterable[tuple[str, str, dict]]) -> Iterator[str]:
     from assistant.reading import headline_of
     from assistant.text import is_statement
 
-    headlines: set[str] = set()
     for _, text, meta in chunks:
         text = text or ""
         for start, end in parse_spans(meta.get("sentences", "")):
@@ -208,9 +204,8 @@ def index_sentences(chunks: Iterable[tuple[str, str, dict]]) -> Iterator[str]:
             if sentence.strip() and is_statement(sentence):
                 yield sentence
         headline = headline_of(meta.get("title", "") or "")
-        if headline and headline not in headlines:
-            headlines.add(headline)
-            yield headline
+        if headline:
+            yield headline  # once a chunk: ``missing`` keeps one of each text
 
 
 def missing(store: ParseStore, texts: Iterable[str], prune: bool = False) -> list[str]:
@@ -221,7 +216,7 @@ def missing(store: ParseStore, texts: Iterable[str], prune: bool = False) -> lis
     for text in texts:
         wanted.setdefault(text_key(text), text)
     if prune:
-        store.prune(set(wanted), have)
+        store.drop(list(have - wanted.keys()))
     return [text for key, text in wanted.items() if key not in have]
 
 

@@ -130,8 +130,10 @@ def _copy_index(source, target_dir: Path, copies: int, settings):
 
         copied = target._parses_path()
         copied.parent.mkdir(parents=True, exist_ok=True)
-        with sqlite3.connect(parses) as db, sqlite3.connect(copied) as copy:
-            db.backup(copy)  # with what is still in the write-ahead log
+        db, copy = sqlite3.connect(parses), sqlite3.connect(copied)
+        db.backup(copy)  # with what is still in the write-ahead log
+        db.close()
+        copy.close()
     return Assistant(data_dir=target_dir, settings=settings, embed_model=source.embed_model)
 
 
