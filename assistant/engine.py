@@ -148,11 +148,14 @@ class Assistant:
             return self._backends[name]
 
     def warm_up(self) -> None:
-        """Load everything a first question needs (models, indexes), so it answers quickly."""
+        """Load everything a first question needs (models, indexes), so it answers quickly;
+        and keep NumPy's BLAS on one thread, as suits a process that answers questions."""
+        from assistant.encoder import serve_on_one_blas_thread
         from assistant.reading import warm_up
 
         self.retriever.retrieve("warm up", top_k=1)
         warm_up()
+        serve_on_one_blas_thread()  # after the libraries that bring their own BLAS are loaded
 
     def _local_index(self, store):
         """The in-memory mirror of the index, brought in line with ``store`` if need be."""

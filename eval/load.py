@@ -1,4 +1,4 @@
-"""Load: N concurrent ``gradio_client`` sessions asking questions with follow-ups for T seconds.
+"""Load: N concurrent chat sessions asking questions with follow-ups for T seconds.
 
     python -m eval load [--url URL] [--sessions 20] [--seconds 60]
 
@@ -6,10 +6,17 @@ Without ``--url`` the app is started on a free loopback port over the seed corpu
 throw-away index. Each session holds conversations drawn from the gold questions (their
 follow-up turns included; a generic follow-up after some single questions) and starts a new
 conversation after each. Prints sample answers, errors and latency percentiles; not a test.
+
+Sessions speak Gradio's HTTP API (``POST /gradio_api/call/chat``, then its event stream) over
+one kept-alive connection each, with a session hash per conversation, as a browser tab holds
+one. ``gradio_client`` did the same at ~70 ms of CPU a question: on a two-core machine the load
+generator took nearly a core from the app it was measuring.
 """
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import random
 import socket
@@ -19,7 +26,9 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
+import uuid
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -76,15 +85,60 @@ class LoadReport:
         return "\n".join(lines)
 
 
-def _session(url: str, index: int, stop_at: float, rng: random.Random, gold, calls, lock):
-    from gradio_client import Client
+class _Chat:
+    """One client of the app's ``/chat`` endpoint over a kept-alive HTTP connection."""
 
-    try:
-        client = Client(url, verbose=False)
-    except Exception as exc:  # report, do not crash the other sessions
-        with lock:
-            calls.append(Call(index, "(connect)", 0.0, error=f"{type(exc).__name__}: {exc}"))
-        return
+    def __init__(self, url: str, timeout: float = 120.0) -> None:
+        parts = urllib.parse.urlsplit(url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.prefix = parts.path.rstrip("/") + "/gradio_api/call/chat"
+        self.timeout = timeout
+        self.connection: http.client.HTTPConnection | None = None
+        self.reset_session()
+
+    def reset_session(self) -> None:
+        """Start a new conversation (the app keeps one per session hash)."""
+        self.session_hash = uuid.uuid4().hex
+
+    def _request(self, method: str, path: str, body: bytes | None = None):
+        if self.connection is None:
+            self.connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        try:
+            self.connection.request(method, path, body=body, headers=headers)
+            response = self.connection.getresponse()
+        except (OSError, http.client.HTTPException):
+            self.connection.close()
+            self.connection = None
+            raise
+        if response.status != 200:
+            detail = response.read()[:200].decode("utf-8", "replace")
+            raise RuntimeError(f"HTTP {response.status} from {path}: {detail}")
+        return response
+
+    def ask(self, question: str) -> str:
+        """The Markdown answer to ``question`` in this session's conversation."""
+        body = json.dumps({"data": [question, "", "", []], "session_hash": self.session_hash})
+        event_id = json.loads(self._request("POST", self.prefix, body.encode()).read())["event_id"]
+        stream = self._request("GET", f"{self.prefix}/{event_id}")
+        event = ""
+        try:
+            for raw in stream:
+                line = raw.decode("utf-8").rstrip("\n")
+                if line.startswith("event:"):
+                    event = line[6:].strip()
+                elif line.startswith("data:") and event in ("complete", "error"):
+                    data = json.loads(line[5:])
+                    if event == "error":
+                        raise RuntimeError(f"the app reported an error: {data}")
+                    return data[0]
+        finally:
+            stream.read()  # drain, so the connection can be reused
+        raise RuntimeError("the event stream ended without an answer")
+
+
+def _session(url: str, index: int, stop_at: float, rng: random.Random, gold, calls, lock):
+    client = _Chat(url)
     while time.monotonic() < stop_at:
         item = rng.choice(gold)
         turns = list(item.turns)
@@ -96,7 +150,7 @@ def _session(url: str, index: int, stop_at: float, rng: random.Random, gold, cal
                 break
             started = time.monotonic()
             try:
-                answer, _sources = client.predict(question, "", "", [], api_name="/chat")
+                answer = client.ask(question)
                 call = Call(index, question, time.monotonic() - started, answer=answer)
             except Exception as exc:
                 message = " ".join(str(exc).split())[:200]

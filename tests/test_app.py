@@ -8,6 +8,8 @@ import pytest
 
 from tests.conftest import ROOT, SEED, chromium, running_app
 
+SEED_GOLD = ROOT / "eval" / "gold" / "seed.jsonl"
+
 ARTIFACTS = ROOT / "artifacts"
 
 
@@ -107,3 +109,21 @@ def test_browser_shows_answer_and_highlighted_passage(app_server):
         body = driver.find_element(By.TAG_NAME, "body").text
         assert "Islamic Resistance in Iraq" in body
         driver.save_screenshot(str(ARTIFACTS / "chat-haifa.png"))
+
+
+@pytest.mark.slow
+def test_load_client_keeps_a_conversation_per_session(app_server):
+    """The load generator's lean HTTP client: answers as the app gives them, follow-ups read
+    in their own session's conversation, and a new session starts afresh."""
+    from eval.load import _Chat, run_load
+
+    chat = _Chat(app_server[0])
+    first = chat.ask("Who claimed the Haifa attack?")
+    assert "Islamic Resistance in Iraq" in first.split("\n")[0]
+    assert "Thursday" in chat.ask("When did they launch it?").split("\n")[0]
+    chat.reset_session()
+    assert "Thursday" not in chat.ask("When did they launch it?").split("\n")[0]
+
+    report = run_load(app_server[0], sessions=2, seconds=2, gold_path=SEED_GOLD)
+    assert report.calls and not [c.error for c in report.calls if c.error]
+    assert all(c.answer.strip() for c in report.calls)
