@@ -239,6 +239,7 @@ def run(
     assistant = Assistant(data_dir=data_dir, settings=settings)
     ingest = assistant.ingest(articles, sync=True, progress=progress)
     assistant.parse_sentences(progress=progress)  # as `assistant ingest` does: timed answers
+    assistant.warm_up()  # models loaded and BLAS set as in the app, before any timing
     loaded, _ = load_path(articles)
     texts = {a.id: a.text for a in loaded}
 
