@@ -9,7 +9,7 @@ conversation after each. Prints sample answers, errors and latency percentiles; 
 
 Sessions speak Gradio's HTTP API (``POST /gradio_api/call/chat``, then its event stream) over
 one kept-alive connection each, with a session hash per conversation, as a browser tab holds
-one. ``gradio_client`` did the same at ~70 ms of CPU a question: on a two-core machine the load
+one. ``gradio_client`` did the same at 45-70 ms of CPU a question: on a two-core machine the load
 generator took nearly a core from the app it was measuring.
 """
 
