@@ -163,8 +163,9 @@ def serve_on_one_blas_thread() -> None:
     larger one, spins for its next task and kept a core busy between questions (the app
     used 156 ms of CPU a question with it, 63 ms without). The per-call limit it replaces
     is process-wide state that concurrent questions would set and restore in turn."""
-    global _serving
+    global _serving, _limiter
     if _serving is None:
+        _limiter = None  # a fresh look at the libraries loaded by now (SciPy brings its own)
         _serving = _controller().limit(limits=1, user_api="blas")
 
 

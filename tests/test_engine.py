@@ -185,3 +185,18 @@ def test_bad_settings_are_one_line(tmp_path, monkeypatch):
     monkeypatch.setenv("ASSISTANT_RETRIEVAL__TOP_K", "many")
     with pytest.raises(InvalidInput, match="Setting retrieval.top_k is invalid"):
         Assistant(data_dir=tmp_path)
+
+
+def test_warm_up_keeps_blas_on_one_thread_and_answers_the_same(seed_assistant):
+    """An answering process runs NumPy's BLAS on one thread (an idle second thread spins on a
+    core between questions); the answer does not change with it."""
+    from threadpoolctl import threadpool_info
+
+    question = "Who claimed the Haifa attack?"
+    before = seed_assistant.ask(question)
+    seed_assistant.warm_up()
+    blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
+    assert blas and all(lib["num_threads"] == 1 for lib in blas)
+    after = seed_assistant.ask(question)
+    assert after.answer == before.answer
+    assert [c.quote for c in after.citations] == [c.quote for c in before.citations]
