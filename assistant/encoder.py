@@ -143,11 +143,12 @@ _serving = None  # the process-wide limit, once set
 
 def _controller():
     global _limiter
-    if _limiter is None:
+    controller = _limiter
+    if controller is None:
         from threadpoolctl import ThreadpoolController
 
-        _limiter = ThreadpoolController()
-    return _limiter
+        controller = _limiter = ThreadpoolController()
+    return controller
 
 
 def _single_thread():
@@ -158,15 +159,20 @@ def _single_thread():
 
 
 def serve_on_one_blas_thread() -> None:
-    """Keep NumPy's BLAS on one thread in this process from now on. A process answering
-    questions runs many small products at once; OpenBLAS's second thread, woken by any
-    larger one, spins for its next task and kept a core busy between questions (the app
-    used 156 ms of CPU a question with it, 63 ms without). The per-call limit it replaces
-    is process-wide state that concurrent questions would set and restore in turn."""
+    """Keep NumPy's BLAS on one thread in this process from now on (the libraries loaded by
+    the first call). A process answering questions runs many small products at once;
+    OpenBLAS's second thread, woken by any larger one, spins for its next task and kept a core
+    busy between questions (the app used 156 ms of CPU a question with it, 63 ms without).
+    In such a process it also stands in for the per-call limit, process-wide state that
+    concurrent questions set and restore in turn; a process that never calls it (a one-shot
+    ``assistant ask``, a library user) keeps the per-call limit."""
     global _serving, _limiter
     if _serving is None:
-        _limiter = None  # a fresh look at the libraries loaded by now (SciPy brings its own)
-        _serving = _controller().limit(limits=1, user_api="blas")
+        from threadpoolctl import ThreadpoolController
+
+        controller = ThreadpoolController()  # a fresh look: SciPy brings its own OpenBLAS
+        _serving = controller.limit(limits=1, user_api="blas")
+        _limiter = controller
 
 
 def _max_tokens(folder: Path) -> int:

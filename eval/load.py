@@ -86,13 +86,18 @@ class LoadReport:
 
 
 class _Chat:
-    """One client of the app's ``/chat`` endpoint over a kept-alive HTTP connection."""
+    """One client of the app's ``/chat`` endpoint over a kept-alive HTTP connection.
+
+    After any failure the connection is dropped and a new conversation begins: the event
+    stream is per session, so an answer left unread there would be taken for the next one."""
 
     def __init__(self, url: str, timeout: float = 120.0) -> None:
         parts = urllib.parse.urlsplit(url)
+        if parts.scheme != "http":
+            raise ValueError(f"{url!r}: the load generator speaks plain http:// only")
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.prefix = parts.path.rstrip("/") + "/gradio_api/call/chat"
-        self.timeout = timeout
+        self.timeout = timeout  # seconds for one question, heartbeats or not
         self.connection: http.client.HTTPConnection | None = None
         self.reset_session()
 
@@ -100,17 +105,26 @@ class _Chat:
         """Start a new conversation (the app keeps one per session hash)."""
         self.session_hash = uuid.uuid4().hex
 
-    def _request(self, method: str, path: str, body: bytes | None = None):
-        if self.connection is None:
-            self.connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-        headers = {"Content-Type": "application/json"} if body is not None else {}
-        try:
-            self.connection.request(method, path, body=body, headers=headers)
-            response = self.connection.getresponse()
-        except (OSError, http.client.HTTPException):
+    def close(self) -> None:
+        if self.connection is not None:
             self.connection.close()
             self.connection = None
-            raise
+
+    def _request(self, method: str, path: str, body: bytes | None = None):
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        for attempt in (1, 2):
+            reused = self.connection is not None
+            if self.connection is None:
+                self.connection = http.client.HTTPConnection(self.host, self.port,
+                                                             timeout=self.timeout)  # fmt: skip
+            try:
+                self.connection.request(method, path, body=body, headers=headers)
+                response = self.connection.getresponse()
+                break
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                self.close()  # the server closed an idle kept-alive connection: once more
+                if not reused or attempt == 2:
+                    raise
         if response.status != 200:
             detail = response.read()[:200].decode("utf-8", "replace")
             raise RuntimeError(f"HTTP {response.status} from {path}: {detail}")
@@ -118,46 +132,63 @@ class _Chat:
 
     def ask(self, question: str) -> str:
         """The Markdown answer to ``question`` in this session's conversation."""
-        body = json.dumps({"data": [question, "", "", []], "session_hash": self.session_hash})
-        event_id = json.loads(self._request("POST", self.prefix, body.encode()).read())["event_id"]
-        stream = self._request("GET", f"{self.prefix}/{event_id}")
-        event = ""
+        deadline = time.monotonic() + self.timeout
         try:
+            body = json.dumps({"data": [question, "", "", []], "session_hash": self.session_hash})
+            posted = self._request("POST", self.prefix, body.encode()).read()
+            stream = self._request("GET", f"{self.prefix}/{json.loads(posted)['event_id']}")
+            event = ""
             for raw in stream:
                 line = raw.decode("utf-8").rstrip("\n")
                 if line.startswith("event:"):
                     event = line[6:].strip()
                 elif line.startswith("data:") and event in ("complete", "error"):
                     data = json.loads(line[5:])
+                    stream.read()  # the rest, so the connection can be reused
                     if event == "error":
                         raise RuntimeError(f"the app reported an error: {data}")
                     return data[0]
-        finally:
-            stream.read()  # drain, so the connection can be reused
-        raise RuntimeError("the event stream ended without an answer")
+                if time.monotonic() > deadline:  # heartbeats keep the socket itself alive
+                    raise TimeoutError(f"no answer within {self.timeout:.0f} s")
+            raise RuntimeError("the event stream ended without an answer")
+        except BaseException:
+            self.close()
+            self.reset_session()
+            raise
 
 
 def _session(url: str, index: int, stop_at: float, rng: random.Random, gold, calls, lock):
-    client = _Chat(url)
-    while time.monotonic() < stop_at:
-        item = rng.choice(gold)
-        turns = list(item.turns)
-        if len(turns) == 1 and rng.random() < 0.5:
-            turns.append(rng.choice(FOLLOW_UPS))
-        client.reset_session()  # a new conversation
-        for question in turns:
-            if time.monotonic() >= stop_at:
-                break
-            started = time.monotonic()
-            try:
-                answer = client.ask(question)
-                call = Call(index, question, time.monotonic() - started, answer=answer)
-            except Exception as exc:
-                message = " ".join(str(exc).split())[:200]
-                call = Call(index, question, time.monotonic() - started,
-                            error=f"{type(exc).__name__}: {message}")  # fmt: skip
-            with lock:
-                calls.append(call)
+    try:
+        client = _Chat(url)
+    except ValueError as exc:  # report, do not crash the other sessions
+        with lock:
+            calls.append(Call(index, "(connect)", 0.0, error=f"ValueError: {exc}"))
+        return
+    try:
+        while time.monotonic() < stop_at:
+            item = rng.choice(gold)
+            turns = list(item.turns)
+            if len(turns) == 1 and rng.random() < 0.5:
+                turns.append(rng.choice(FOLLOW_UPS))
+            client.reset_session()  # a new conversation
+            for question in turns:
+                if time.monotonic() >= stop_at:
+                    break
+                started, refused = time.monotonic(), False
+                try:
+                    answer = client.ask(question)
+                    call = Call(index, question, time.monotonic() - started, answer=answer)
+                except Exception as exc:
+                    message = " ".join(str(exc).split())[:200]
+                    call = Call(index, question, time.monotonic() - started,
+                                error=f"{type(exc).__name__}: {message}")  # fmt: skip
+                    refused = isinstance(exc, ConnectionRefusedError)
+                with lock:
+                    calls.append(call)
+                if refused:
+                    return  # no app there (or it stopped): one error says so
+    finally:
+        client.close()
 
 
 def run_load(url: str, sessions: int, seconds: float, gold_path: str | Path, seed: int = 0):

@@ -187,7 +187,24 @@ def test_bad_settings_are_one_line(tmp_path, monkeypatch):
         Assistant(data_dir=tmp_path)
 
 
-def test_warm_up_keeps_blas_on_one_thread_and_answers_the_same(seed_assistant):
+@pytest.fixture
+def default_blas_threads():
+    """BLAS at its default threads before and after the test (``warm_up`` sets one thread for
+    the rest of the process)."""
+    from assistant import encoder
+
+    def restore():
+        if encoder._serving is not None:
+            encoder._serving.restore_original_limits()
+        encoder._serving = encoder._limiter = None
+
+    restore()
+    yield
+    restore()
+
+
+def test_warm_up_keeps_blas_on_one_thread_and_answers_the_same(seed_assistant,
+                                                               default_blas_threads):  # fmt: skip
     """An answering process runs NumPy's BLAS on one thread (an idle second thread spins on a
     core between questions); the answer does not change with it."""
     from threadpoolctl import threadpool_info

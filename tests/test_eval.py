@@ -15,7 +15,7 @@ from eval.scoring import (
     quote_is_verbatim,
     retrieval_scores,
 )
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port
 
 
 def test_correct_answer_case_and_punctuation_insensitive():
@@ -171,3 +171,16 @@ def test_fit_puts_the_marking_feature_first_and_gates_abstention():
 def test_citation_markers_are_not_answer_text():
     assert not answer_correct("Artemis [1].", False, ["Artemis 1"])
     assert answer_correct("Artemis 1 [2].", False, ["Artemis 1"])
+
+
+def test_load_generator_reports_a_missing_app_once_per_session():
+    """No app at the address: each session records one clear error and stops (it does not
+    spin); an https:// address is refused up front, as the generator speaks plain http."""
+    from eval.load import run_load
+
+    gold = ROOT / "eval" / "gold" / "seed.jsonl"
+    report = run_load(f"http://127.0.0.1:{free_port()}/", sessions=3, seconds=1, gold_path=gold)
+    assert len(report.calls) == 3
+    assert all(c.error.startswith("ConnectionRefusedError") for c in report.calls)
+    report = run_load("https://127.0.0.1:1/", sessions=1, seconds=1, gold_path=gold)
+    assert len(report.calls) == 1 and "plain http://" in report.calls[0].error
