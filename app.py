@@ -506,6 +506,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", help="index folder (default: from settings, data/)")
     parser.add_argument("--no-ingest", action="store_true", help="do not sync corpus/ on start")
     parser.add_argument(
+        "--workers", type=int,
+        help="processes that answer questions (default: from settings, one per core; 0: "
+        "answer in the app's own process)",
+    )  # fmt: skip
+    parser.add_argument(
         "--upload-dir",
         help="the app's own upload folder (default: a fresh private temporary folder, removed "
         "on exit); it must not lie inside the corpus, the index or the project",
@@ -555,6 +560,8 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     # sentences not parsed yet (a corpus just synced) are parsed by a low-priority process
     assistant.parse_sentences(progress=False, background=True)
+    workers = assistant.settings.answer.workers if args.workers is None else args.workers
+    assistant.answer_in_workers((os.cpu_count() or 1) if workers < 0 else workers)
     if args.host in ("127.0.0.1", "localhost"):  # `assistant ask` may use this app
         notice = announce(assistant.settings.store.data_dir, f"http://127.0.0.1:{args.port}/")
         atexit.register(withdraw, notice)
@@ -564,6 +571,7 @@ def main(argv: list[str] | None = None) -> int:
         pass
     finally:
         demo.close()
+        assistant.close_workers()
     return 0
 
 

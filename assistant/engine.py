@@ -91,6 +91,8 @@ class Assistant:
         self._parsing = False  # a background parse runs (``parse_sentences``)
         self._parse_queue: list[list[str] | None] = []  # what it is asked to parse next
         self._lock = threading.RLock()
+        self._pool = None  # answering worker processes (``answer_in_workers``)
+        self._workers = 0  # how many, started after the first answer
 
     # --- components, built on first use ---
 
@@ -146,6 +148,26 @@ class Assistant:
             if name not in self._backends:
                 self._backends[name] = make_backend(name, self.settings, self._llm)
             return self._backends[name]
+
+    def answer_in_workers(self, workers: int) -> None:
+        """Answer extractive questions in ``workers`` separate processes (see
+        ``assistant.workers``), started once the first question is answered here (so they
+        do not slow a fresh app's first answer); until they are ready, and whenever none
+        can, questions are answered here."""
+        self._workers = max(workers, 0)
+
+    def _start_workers(self) -> None:
+        from assistant.workers import AnswerPool
+
+        with self._lock:
+            if self._pool is None and self._workers:
+                self._pool = AnswerPool(self.settings, self._workers)
+
+    def close_workers(self) -> None:
+        with self._lock:
+            pool, self._pool, self._workers = self._pool, None, 0
+        if pool is not None:
+            pool.close()
 
     def warm_up(self) -> None:
         """Load everything a first question needs (models, indexes), so it answers quickly;
@@ -230,11 +252,20 @@ class Assistant:
             raise BackendUnavailable(
                 f"Unknown answer backend {name!r}: use one of {', '.join(ANSWER_BACKENDS)}."
             )
+        if name == "extractive" and self._pool is not None:
+            answer = self._pool.ask(self.retriever.local.generation, question=question,
+                                    history=history, as_of=as_of, date_from=date_from,
+                                    sources=sources, backend=name)  # fmt: skip
+            if answer is not None:
+                return answer  # else no worker could: answered here
         writer, notice = (None, "") if name == "extractive" else self._llm_writer(name)
         retrieved = self.prepare(question, history, as_of, date_from, sources, writer)
         if notice:
             retrieved.notice = " ".join(x for x in (retrieved.notice, notice) if x)
-        return self.conclude(retrieved, writer=writer, on_token=on_token)
+        answer = self.conclude(retrieved, writer=writer, on_token=on_token)
+        if self._workers and self._pool is None:
+            self._start_workers()
+        return answer
 
     def prepare(
         self,

@@ -1,0 +1,185 @@
+"""Answering in worker processes, so that concurrent questions do not queue for one
+interpreter lock.
+
+A question's work is mostly Python (reading, retrieval, the question's parse), and one
+process runs Python on one core at a time: the app topped out at about 19 questions a second
+on two cores, with 1.3 of them busy. A worker is a separate Python process with its own
+``Assistant`` over the same index, started with ``spawn`` (a fork would inherit Chroma's
+runtime threads without their state). The app keeps the page, uploads and every other call;
+it sends each extractive question (with its history and filters) to an idle worker and gets
+the ``Answer`` back. LLM backends stream tokens to the page and stay in the app process.
+
+Each request carries the index generation the app has seen. A worker loaded before it (an
+upload or a removal since) stops and a new one takes its place: Chroma's embedded client does
+not see records another process added ("Error finding id"), so a worker is never updated in
+place. Until the workers are ready (a few seconds after start or after a change), or when one
+fails, the app answers in its own process, so an upload is answerable at once. A worker stops
+when the app's end of its pipe closes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+import queue
+import threading
+from multiprocessing.reduction import ForkingPickler
+from typing import Any
+
+log = logging.getLogger("newsdesk.workers")
+# the app's own process comes first: its page and uploads, and the answers it gives while
+# workers load (a loading worker takes a core for seconds)
+NICENESS = 5
+
+
+def _serve(conn, settings) -> None:
+    """A worker's loop: load once, then answer requests until the app goes away."""
+    with contextlib.suppress(OSError):
+        os.nice(NICENESS)
+    from assistant.engine import Assistant
+    from assistant.errors import AssistantError
+
+    try:
+        assistant = Assistant(settings=settings)
+        assistant.warm_up()
+    except Exception as exc:  # reported once; the app answers in its own process
+        with contextlib.suppress(OSError, ValueError):
+            conn.send(("failed", f"{type(exc).__name__}: {exc}"))
+        return
+    loaded = assistant.retriever.local.generation
+    try:
+        conn.send(("ready", os.getpid()))
+    except (OSError, ValueError):
+        return  # the app went away while this worker loaded
+    while True:
+        try:
+            generation, kwargs = conn.recv()
+        except (EOFError, OSError):
+            return  # the app has gone
+        if generation != loaded:
+            conn.send(("stale", generation))
+            return  # a new worker loads the changed index (see above)
+        try:
+            reply = ("answer", assistant.ask(**kwargs))
+        except AssistantError as exc:
+            reply = ("refused", exc)
+        except Exception as exc:  # noqa: BLE001 (sent back: the app answers in-process)
+            reply = ("failed", f"{type(exc).__name__}: {exc}")
+        try:
+            conn.send(reply)
+        except (OSError, ValueError):
+            return  # the app has gone
+        except Exception as exc:  # noqa: BLE001 (a reply that does not pickle)
+            conn.send(("failed", f"{type(exc).__name__}: {exc}"))
+
+
+class AnswerPool:
+    """``workers`` answering processes, each an ``Assistant`` with ``settings``."""
+
+    def __init__(self, settings, workers: int) -> None:
+        self.settings = settings
+        self._context = multiprocessing.get_context("spawn")
+        self._idle: queue.Queue = queue.Queue()
+        self._lock = threading.Lock()
+        self._ready = 0
+        self._closed = False
+        self._processes: list = []
+        threading.Thread(target=self._start, args=(workers,), name="newsdesk-worker-start",
+                         daemon=True).start()  # fmt: skip
+
+    @property
+    def ready(self) -> int:
+        """Workers that have loaded and answer questions."""
+        return self._ready
+
+    def _start(self, count: int = 1) -> None:
+        """Start ``count`` workers one after the other (a loading worker takes a core)."""
+        for _ in range(count):
+            self._start_one()
+
+    def _start_one(self) -> None:
+        ours, theirs = self._context.Pipe()
+        process = self._context.Process(target=_serve, args=(theirs, self.settings),
+                                        name="newsdesk-answer-worker", daemon=True)  # fmt: skip
+        try:
+            process.start()
+        except Exception as exc:  # noqa: BLE001 (the app answers in its own process)
+            log.warning("could not start an answering worker: %s", exc)
+            return
+        theirs.close()
+        try:
+            status, detail = ours.recv()
+        except (EOFError, OSError):
+            status, detail = "failed", f"exit code {process.exitcode}"
+        if status != "ready":
+            log.warning("an answering worker failed to start: %s", detail)
+            process.join(timeout=1)
+            return
+        with self._lock:
+            if self._closed:
+                ours.close()
+                return
+            self._processes.append(process)
+            self._ready += 1
+        self._idle.put((ours, process))
+
+    def ask(self, generation: str, **kwargs: Any):
+        """The ``Answer`` from a worker, or None when no worker can answer (the caller answers
+        in-process). A refusal (bad input) is raised as the worker raised it."""
+        while True:
+            if not self._ready:
+                return None
+            try:
+                conn, process = self._idle.get(timeout=1.0)
+                break
+            except queue.Empty:
+                continue  # all busy: wait on, unless they have all gone
+        try:
+            request = ForkingPickler.dumps((generation, kwargs))
+        except Exception:  # noqa: BLE001 (arguments that do not pickle: answered here)
+            self._idle.put((conn, process))
+            return None
+        try:
+            conn.send_bytes(request)
+            status, detail = conn.recv()
+        except Exception as exc:  # noqa: BLE001 (gone, or a reply that does not unpickle)
+            self._lost(conn, process, f"{type(exc).__name__}: {exc}")
+            return None
+        if status == "stale":
+            self._lost(conn, process, "the index changed", logging.INFO)
+            return None
+        self._idle.put((conn, process))
+        if status == "answer":
+            return detail
+        if status == "refused":
+            raise detail
+        log.warning("an answering worker failed a question (answered in the app): %s", detail)
+        return None
+
+    def _lost(self, conn, process, why: str, level: int = logging.WARNING) -> None:
+        """A worker stopped: its place is taken by a new one."""
+        log.log(level, "an answering worker stopped (%s); starting another", why)
+        conn.close()
+        if process.is_alive():
+            process.terminate()  # its state is unknown
+        with self._lock:
+            self._ready -= 1
+            if process in self._processes:
+                self._processes.remove(process)
+            closed = self._closed
+        if not closed:
+            threading.Thread(target=self._start, name="newsdesk-worker-start",
+                             daemon=True).start()  # fmt: skip
+
+    def close(self) -> None:
+        """Stop every worker."""
+        with self._lock:
+            self._closed = True
+            processes, self._processes = self._processes, []
+            self._ready = 0
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(timeout=5)
