@@ -507,8 +507,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-ingest", action="store_true", help="do not sync corpus/ on start")
     parser.add_argument(
         "--workers", type=int,
-        help="processes that answer questions (default: from settings, one per core; 0: "
-        "answer in the app's own process)",
+        help="processes that answer questions (default: from settings, one per usable core, "
+        "at most 4; 0: answer in the app's own process)",
     )  # fmt: skip
     parser.add_argument(
         "--upload-dir",
@@ -560,8 +560,10 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     # sentences not parsed yet (a corpus just synced) are parsed by a low-priority process
     assistant.parse_sentences(progress=False, background=True)
+    from assistant.workers import default_workers
+
     workers = assistant.settings.answer.workers if args.workers is None else args.workers
-    assistant.answer_in_workers((os.cpu_count() or 1) if workers < 0 else workers)
+    assistant.answer_in_workers(default_workers() if workers < 0 else workers)
     if args.host in ("127.0.0.1", "localhost"):  # `assistant ask` may use this app
         notice = announce(assistant.settings.store.data_dir, f"http://127.0.0.1:{args.port}/")
         atexit.register(withdraw, notice)

@@ -252,10 +252,12 @@ class Assistant:
             raise BackendUnavailable(
                 f"Unknown answer backend {name!r}: use one of {', '.join(ANSWER_BACKENDS)}."
             )
-        if name == "extractive" and self._pool is not None:
-            answer = self._pool.ask(self.retriever.local.generation, question=question,
-                                    history=history, as_of=as_of, date_from=date_from,
-                                    sources=sources, backend=name)  # fmt: skip
+        pool = self._pool
+        if name == "extractive" and pool is not None:
+            check_question(question, self.settings.answer.max_question_chars)  # before pickling
+            answer = pool.ask(self.retriever.local.generation, question=question,
+                              history=history, as_of=as_of, date_from=date_from,
+                              sources=sources, backend=name)  # fmt: skip
             if answer is not None:
                 return answer  # else no worker could: answered here
         writer, notice = (None, "") if name == "extractive" else self._llm_writer(name)

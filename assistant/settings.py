@@ -422,8 +422,9 @@ class AnswerSettings(_Group):
         -1,
         ge=-1,
         description="Processes the app answers extractive questions in, each with its own "
-        "interpreter lock (-1: one per core; 0: in the app's own process). One process served "
-        "~19 questions a second on two cores, two app processes 33 (20 sessions, dev index).",
+        "interpreter lock (-1: one per usable core, at most 4; 0: in the app's own process). "
+        "One process served ~19 questions a second on two cores, two app processes 33 (20 "
+        "sessions, dev index).",
     )
 
     @field_validator("backend")

@@ -24,7 +24,9 @@ import logging
 import multiprocessing
 import os
 import queue
+import signal
 import threading
+import time
 from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
@@ -32,10 +34,25 @@ log = logging.getLogger("newsdesk.workers")
 # the app's own process comes first: its page and uploads, and the answers it gives while
 # workers load (a loading worker takes a core for seconds)
 NICENESS = 5
+MAX_WORKERS = 4  # Gradio runs at most 4 questions at once (app.py): more would only take memory
+START_TIMEOUT_S = 300.0  # a worker not ready by then is given up (loading takes ~4 s here)
+REPLY_TIMEOUT_S = 120.0  # a worker silent this long on one question is replaced
+START_ATTEMPTS = 3  # tries to start each worker (one killed while loading is started again)
+SETTLE_TIMEOUT_S = 120.0  # how long a starting worker waits for an ingest in progress to end
+
+
+def default_workers() -> int:
+    """One per core this process may use (not the host's count), at most ``MAX_WORKERS``."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_WORKERS))
 
 
 def _serve(conn, settings) -> None:
     """A worker's loop: load once, then answer requests until the app goes away."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the app's: it stops us
     with contextlib.suppress(OSError):
         os.nice(NICENESS)
     from assistant.engine import Assistant
@@ -43,12 +60,18 @@ def _serve(conn, settings) -> None:
 
     try:
         assistant = Assistant(settings=settings)
+        deadline = time.monotonic() + SETTLE_TIMEOUT_S
+        while assistant.store.pending() and time.monotonic() < deadline:
+            time.sleep(0.5)  # an ingest is writing: its articles would be read half-written
+        generation = assistant.store.generation()
         assistant.warm_up()
+        loaded = assistant.retriever.local.generation
+        if generation != assistant.store.generation() or assistant.store.pending():
+            loaded = None  # the index changed while loading: stale at the first question
     except Exception as exc:  # reported once; the app answers in its own process
         with contextlib.suppress(OSError, ValueError):
             conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
-    loaded = assistant.retriever.local.generation
     try:
         conn.send(("ready", os.getpid()))
     except (OSError, ValueError):
@@ -59,7 +82,8 @@ def _serve(conn, settings) -> None:
         except (EOFError, OSError):
             return  # the app has gone
         if generation != loaded:
-            conn.send(("stale", generation))
+            with contextlib.suppress(OSError, ValueError):
+                conn.send(("stale", generation))
             return  # a new worker loads the changed index (see above)
         try:
             reply = ("answer", assistant.ask(**kwargs))
@@ -72,7 +96,8 @@ def _serve(conn, settings) -> None:
         except (OSError, ValueError):
             return  # the app has gone
         except Exception as exc:  # noqa: BLE001 (a reply that does not pickle)
-            conn.send(("failed", f"{type(exc).__name__}: {exc}"))
+            with contextlib.suppress(OSError, ValueError):
+                conn.send(("failed", f"{type(exc).__name__}: {exc}"))
 
 
 class AnswerPool:
@@ -86,6 +111,8 @@ class AnswerPool:
         self._ready = 0
         self._closed = False
         self._processes: list = []
+        self._starting = threading.Lock()  # one worker loads at a time
+        self._loading: set = set()  # started, not ready yet
         threading.Thread(target=self._start, args=(workers,), name="newsdesk-worker-start",
                          daemon=True).start()  # fmt: skip
 
@@ -97,9 +124,12 @@ class AnswerPool:
     def _start(self, count: int = 1) -> None:
         """Start ``count`` workers one after the other (a loading worker takes a core)."""
         for _ in range(count):
-            self._start_one()
+            for _attempt in range(START_ATTEMPTS):
+                with self._starting:
+                    if self._closed or self._start_one():
+                        break
 
-    def _start_one(self) -> None:
+    def _start_one(self) -> bool:
         ours, theirs = self._context.Pipe()
         process = self._context.Process(target=_serve, args=(theirs, self.settings),
                                         name="newsdesk-answer-worker", daemon=True)  # fmt: skip
@@ -107,23 +137,31 @@ class AnswerPool:
             process.start()
         except Exception as exc:  # noqa: BLE001 (the app answers in its own process)
             log.warning("could not start an answering worker: %s", exc)
-            return
+            return False
         theirs.close()
+        with self._lock:
+            self._loading.add(process)
         try:
+            if not ours.poll(START_TIMEOUT_S):
+                raise TimeoutError(f"not ready within {START_TIMEOUT_S:.0f} s")
             status, detail = ours.recv()
-        except (EOFError, OSError):
-            status, detail = "failed", f"exit code {process.exitcode}"
+        except Exception as exc:  # noqa: BLE001 (gone while loading, or stuck)
+            status, detail = "failed", f"{type(exc).__name__}: {exc} (exit code {process.exitcode})"
+        with self._lock:
+            self._loading.discard(process)
+            if status == "ready" and not self._closed:
+                self._processes.append(process)
+                self._ready += 1
+                self._idle.put((ours, process))
+                log.info("answering worker %s ready", detail)
+                return True
+        ours.close()
+        if process.is_alive():
+            process.terminate()
+        process.join(timeout=5)
         if status != "ready":
             log.warning("an answering worker failed to start: %s", detail)
-            process.join(timeout=1)
-            return
-        with self._lock:
-            if self._closed:
-                ours.close()
-                return
-            self._processes.append(process)
-            self._ready += 1
-        self._idle.put((ours, process))
+        return False
 
     def ask(self, generation: str, **kwargs: Any):
         """The ``Answer`` from a worker, or None when no worker can answer (the caller answers
@@ -143,8 +181,10 @@ class AnswerPool:
             return None
         try:
             conn.send_bytes(request)
+            if not conn.poll(REPLY_TIMEOUT_S):
+                raise TimeoutError(f"no reply within {REPLY_TIMEOUT_S:.0f} s")
             status, detail = conn.recv()
-        except Exception as exc:  # noqa: BLE001 (gone, or a reply that does not unpickle)
+        except Exception as exc:  # noqa: BLE001 (gone, stuck, or a reply that does not unpickle)
             self._lost(conn, process, f"{type(exc).__name__}: {exc}")
             return None
         if status == "stale":
@@ -165,9 +205,9 @@ class AnswerPool:
         if process.is_alive():
             process.terminate()  # its state is unknown
         with self._lock:
-            self._ready -= 1
             if process in self._processes:
                 self._processes.remove(process)
+                self._ready -= 1
             closed = self._closed
         if not closed:
             threading.Thread(target=self._start, name="newsdesk-worker-start",
@@ -177,9 +217,14 @@ class AnswerPool:
         """Stop every worker."""
         with self._lock:
             self._closed = True
-            processes, self._processes = self._processes, []
-            self._ready = 0
+            processes = self._processes + list(self._loading)
+            self._processes, self._ready = [], 0
         for process in processes:
             process.terminate()
         for process in processes:
             process.join(timeout=5)
+        while True:
+            try:
+                self._idle.get_nowait()[0].close()
+            except queue.Empty:
+                break

@@ -90,8 +90,11 @@ def free_port() -> int:
 @contextmanager
 def running_app(base: Path, corpus: Path, *extra: str):
     """``python app.py`` on ``corpus`` with its index under ``base``, on a free loopback port;
-    yields its URL and stops it afterwards. The log is ``base/app.log``."""
+    yields its URL and stops it afterwards. The log is ``base/app.log``. It answers in its own
+    process unless ``extra`` says ``--workers`` (``tests/test_workers.py`` runs them)."""
     port = free_port()
+    if "--workers" not in extra:
+        extra = (*extra, "--workers", "0")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     log_path = base / "app.log"
     with open(log_path, "w") as log:

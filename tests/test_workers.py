@@ -4,6 +4,7 @@ corpus, driven over HTTP; workers killed and replaced for real."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import time
@@ -16,67 +17,46 @@ from tests.conftest import SEED, running_app
 pytestmark = pytest.mark.slow
 
 
-def _pids_with(text: str) -> list[int]:
-    """Processes whose command line holds ``text``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if text in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode():
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
+def _ready(log: Path) -> list[int]:
+    """PIDs of the workers the app reported ready, in order (``workers.py`` logs each)."""
+    return [int(m) for m in re.findall(r"answering worker (\d+) ready", log.read_text())]
 
 
-def _workers(app_pid: int) -> set[int]:
-    """The app's answering workers (spawned ``multiprocessing`` children)."""
-    out = set()
-    for pid in _pids_with("multiprocessing.spawn"):
-        try:
-            parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        if parent == app_pid:
-            out.add(pid)
-    return out
-
-
-def _wait_for(count: int, app_pid: int, other_than: set[int] = frozenset()) -> set[int]:
-    deadline = time.time() + 120
+def _wait_ready(log: Path, count: int) -> list[int]:
+    deadline = time.time() + 180
     while time.time() < deadline:
-        workers = _workers(app_pid) - set(other_than)
-        if len(workers) >= count:
-            time.sleep(3)  # spawned; loaded a few seconds later (the app answers meanwhile)
-            return workers
+        ready = _ready(log)
+        if len(ready) >= count:
+            return ready
         time.sleep(0.5)
-    pytest.fail(f"{count} answering worker(s) did not start within 120 s")
+    pytest.fail(f"{count} answering worker(s) not ready within 180 s:\n{log.read_text()[-2000:]}")
 
 
 @pytest.fixture(scope="module")
 def worker_app(tmp_path_factory):
-    """``python app.py --workers 2`` on the seed corpus; yields (url, app pid, corpus)."""
+    """``python app.py --workers 2`` on the seed corpus; yields (url, its log)."""
+    from eval.load import _Chat
+
     base = tmp_path_factory.mktemp("workers")
     corpus = base / "corpus"
     corpus.mkdir()
     shutil.copy(SEED, corpus / SEED.name)
-    from eval.load import _Chat
-
     with running_app(base, corpus, "--workers", "2") as url:
-        (app_pid,) = set(_pids_with(str(base / "data"))) & set(_pids_with("app.py"))
-        assert not _workers(app_pid)  # none before the first answer: it is not slowed
+        log = base / "app.log"
+        assert not _ready(log)
+        time.sleep(1)
+        assert not _ready(log)  # none before the first answer, which they would slow
         assert "Islamic Resistance in Iraq" in _Chat(url).ask("Who claimed the Haifa attack?")
-        yield url, app_pid, corpus
+        _wait_ready(log, 2)
+        yield url, log
 
 
 def test_workers_answer_and_follow_ups_keep_their_conversation(worker_app):
     from eval.load import _Chat
 
-    url, app_pid, _ = worker_app
-    _wait_for(2, app_pid)
+    url, _ = worker_app
     chat = _Chat(url)
-    for _ in range(3):  # the same conversation may land on either worker
+    for _ in range(3):  # the same conversation lands on either worker
         chat.reset_session()
         assert "Islamic Resistance in Iraq" in chat.ask("Who claimed the Haifa attack?")
         assert "Thursday" in chat.ask("When did they launch it?").split("\n")[0]
@@ -85,16 +65,14 @@ def test_workers_answer_and_follow_ups_keep_their_conversation(worker_app):
 def test_a_killed_worker_is_replaced_and_no_question_is_lost(worker_app):
     from eval.load import _Chat
 
-    url, app_pid, _ = worker_app
-    workers = _wait_for(2, app_pid)
-    victim = min(workers)
-    os.kill(victim, signal.SIGKILL)
+    url, log = worker_app
+    ready = _ready(log)
+    os.kill(ready[-1], signal.SIGKILL)
     chat = _Chat(url)
     for _ in range(4):
         chat.reset_session()
         assert "Islamic Resistance in Iraq" in chat.ask("Who claimed the Haifa attack?")
-    replaced = _wait_for(2, app_pid, other_than={victim})
-    assert victim not in replaced
+    assert ready[-1] not in _wait_ready(log, len(ready) + 1)[len(ready) :]
 
 
 def test_an_upload_is_answerable_at_once_and_workers_are_renewed(worker_app, tmp_path):
@@ -102,8 +80,8 @@ def test_an_upload_is_answerable_at_once_and_workers_are_renewed(worker_app, tmp
 
     from eval.load import _Chat
 
-    url, app_pid, _ = worker_app
-    before = _wait_for(2, app_pid)
+    url, log = worker_app
+    before = len(_ready(log))
     article = tmp_path / "Observatory.md"
     article.write_text(
         "---\ntitle: Lake Vostrel gets a floating observatory\nsource: Bench Wire\n"
@@ -115,14 +93,14 @@ def test_an_upload_is_answerable_at_once_and_workers_are_renewed(worker_app, tmp
     assert "1 article(s) added" in message
     chat = _Chat(url)
     question = "Who built the floating observatory on Lake Vostrel?"
-    for _ in range(4):  # answered by the app until workers that know the article are up
+    for _ in range(4):  # the app answers while workers that know the article load
         chat.reset_session()
         assert "Ilse Brandvold" in chat.ask(question).split("\n")[0]
-    renewed = _wait_for(2, app_pid, other_than=before)
-    assert not renewed & before
-    for _ in range(4):  # and by the new workers
+    _wait_ready(log, before + 2)  # both workers renewed
+    for _ in range(4):
         chat.reset_session()
         assert "Ilse Brandvold" in chat.ask(question).split("\n")[0]
+    assert "Traceback" not in log.read_text() and "failed" not in log.read_text()
 
 
 def test_pool_answers_as_the_app_process_would_and_refuses_the_same(seed_assistant):
