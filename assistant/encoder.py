@@ -96,7 +96,7 @@ class QueryEncoder:
             encoding = self.tokenizer.encode(text)
             ids = np.asarray(encoding.ids, dtype=np.int64)
             offsets = np.asarray(encoding.offsets, dtype=np.int64).reshape(-1, 2)
-        with _single_thread():  # matrices this small lose more to BLAS threads than they gain
+        with one_blas_thread():  # matrices this small lose more to BLAS threads than they gain
             return self._forward(ids), offsets
 
     def _forward(self, ids: np.ndarray) -> np.ndarray:
@@ -151,7 +151,7 @@ def _controller():
     return controller
 
 
-def _single_thread():
+def one_blas_thread():
     """A context in which NumPy's BLAS uses one thread."""
     if _serving is not None:
         return contextlib.nullcontext()  # already so, for the whole process

@@ -225,13 +225,14 @@ def fill(store: ParseStore, texts: list[str], progress: bool | Callable[[int, in
     """Parse ``texts`` and store the parses; how many were stored. Safe to interrupt (or to
     ``stop``): what was committed stays, the rest is parsed next time or when a question needs
     it."""
+    from assistant.encoder import one_blas_thread
     from assistant.nlp import parse_fresh
 
     bar = _bar(progress, len(texts))
     done = 0
     pending: list[tuple[bytes, bytes]] = []
     try:
-        with _one_blas_thread():  # spaCy's small matrices: BLAS threads only contend
+        with one_blas_thread():  # spaCy's small matrices: BLAS threads only contend
             for at in range(0, len(texts), BATCH):
                 if stop():
                     break
@@ -248,12 +249,6 @@ def fill(store: ParseStore, texts: list[str], progress: bool | Callable[[int, in
     finally:
         bar(None)
     return done
-
-
-def _one_blas_thread():
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _bar(progress, total: int) -> Callable[[int | None], None]:

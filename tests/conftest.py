@@ -53,12 +53,17 @@ def make_assistant(tmp_path, embed_model):
     return make
 
 
-@pytest.fixture
-def seed_corpus(tmp_path) -> Path:
-    folder = tmp_path / "corpus"
+def copy_seed_corpus(base: Path) -> Path:
+    """``base/corpus`` holding a copy of the shipped seed article."""
+    folder = base / "corpus"
     folder.mkdir()
     shutil.copy(SEED, folder / SEED.name)
     return folder
+
+
+@pytest.fixture
+def seed_corpus(tmp_path) -> Path:
+    return copy_seed_corpus(tmp_path)
 
 
 @pytest.fixture(scope="session")

@@ -3,11 +3,9 @@ generator's HTTP client (``eval.load``) and Chromium."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from tests.conftest import ROOT, SEED, chromium, running_app
+from tests.conftest import ROOT, chromium, copy_seed_corpus, running_app
 
 SEED_GOLD = ROOT / "eval" / "gold" / "seed.jsonl"
 
@@ -18,9 +16,7 @@ ARTIFACTS = ROOT / "artifacts"
 def app_server(tmp_path_factory):
     """``python app.py`` on its own corpus and index; yields (url, corpus folder)."""
     base = tmp_path_factory.mktemp("app")
-    corpus = base / "corpus"
-    corpus.mkdir()
-    shutil.copy(SEED, corpus / SEED.name)
+    corpus = copy_seed_corpus(base)
     with running_app(base, corpus) as url:
         yield url, corpus
 

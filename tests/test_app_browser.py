@@ -7,12 +7,11 @@ afresh. Screenshots land in the git-ignored ``artifacts/`` folder.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 
 import pytest
 
-from tests.conftest import ROOT, SEED, chromium, running_app
+from tests.conftest import ROOT, SEED, chromium, copy_seed_corpus, running_app
 
 pytestmark = [
     pytest.mark.slow,
@@ -32,9 +31,7 @@ NEW_ARTICLE = (
 def app(tmp_path_factory):
     """(url, corpus folder, data folder) of an app on a copy of the seed corpus."""
     base = tmp_path_factory.mktemp("browser-app")
-    corpus = base / "corpus"
-    corpus.mkdir()
-    shutil.copy(SEED, corpus / SEED.name)
+    corpus = copy_seed_corpus(base)
     with running_app(base, corpus) as url:
         yield url, corpus, base / "data"
 

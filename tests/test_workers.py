@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import SEED, running_app
+from tests.conftest import copy_seed_corpus, running_app
 
 pytestmark = pytest.mark.slow
 
@@ -38,9 +37,7 @@ def worker_app(tmp_path_factory):
     from eval.load import _Chat
 
     base = tmp_path_factory.mktemp("workers")
-    corpus = base / "corpus"
-    corpus.mkdir()
-    shutil.copy(SEED, corpus / SEED.name)
+    corpus = copy_seed_corpus(base)
     with running_app(base, corpus, "--workers", "2") as url:
         log = base / "app.log"
         assert not _ready(log)
