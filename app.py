@@ -520,9 +520,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from assistant.engine import Assistant
     from assistant.errors import AssistantError
+    from assistant.workers import default_workers
 
     assistant = Assistant(data_dir=args.data_dir)
     corpus = Path(args.corpus)
+    workers = assistant.settings.answer.workers if args.workers is None else args.workers
+    workers = default_workers() if workers < 0 else workers
     try:
         if not args.no_ingest:
             print(f"Syncing the index with {corpus} ...", file=sys.stderr)
@@ -530,8 +533,15 @@ def main(argv: list[str] | None = None) -> int:
             print(summary.line(), file=sys.stderr)
             for file, reason in summary.rejected:
                 print(f"  rejected {file}: {reason}", file=sys.stderr)
-        assistant.warm_up()  # models and indexes loaded before the first question
+        if workers:
+            # the first worker loads models and indexes while this process builds the page
+            # (two cores at work); this process loads its own copy once the page is up
+            assistant.answer_in_workers(workers)
+            assistant.store.generation()  # a missing index or a server down stops the app here
+        else:
+            assistant.warm_up()  # models and indexes loaded before the first question
     except AssistantError as exc:
+        assistant.close_workers()
         print(f"error: {exc}", file=sys.stderr)
         return 1
     from assistant.remote import announce, withdraw
@@ -560,10 +570,12 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     # sentences not parsed yet (a corpus just synced) are parsed by a low-priority process
     assistant.parse_sentences(progress=False, background=True)
-    from assistant.workers import default_workers
-
-    workers = assistant.settings.answer.workers if args.workers is None else args.workers
-    assistant.answer_in_workers(default_workers() if workers < 0 else workers)
+    if workers:
+        try:  # for uploads, and the questions no worker can answer
+            assistant.warm_up()
+        except AssistantError as exc:  # the page stays up and shows each question's error
+            print(f"error: {exc}", file=sys.stderr)
+        gc.freeze()  # as above, for what the warm-up loaded
     if args.host in ("127.0.0.1", "localhost"):  # `assistant ask` may use this app
         notice = announce(assistant.settings.store.data_dir, f"http://127.0.0.1:{args.port}/")
         atexit.register(withdraw, notice)

@@ -92,7 +92,7 @@ class Assistant:
         self._parse_queue: list[list[str] | None] = []  # what it is asked to parse next
         self._lock = threading.RLock()
         self._pool = None  # answering worker processes (``answer_in_workers``)
-        self._workers = 0  # how many, started after the first answer
+        self._changed = None  # the index generation after this object's last change to it
 
     # --- components, built on first use ---
 
@@ -109,6 +109,8 @@ class Assistant:
     def _open(self, create: bool = False):
         from assistant.store import Store
 
+        if self._store is not None:  # no lock: a page asking for it waits for no warm-up
+            return self._store
         with self._lock:
             if self._store is None:
                 self._store = Store(self.settings, create=create)
@@ -122,10 +124,13 @@ class Assistant:
     def retriever(self):
         from assistant.retrieval import HybridRetriever
 
+        if self._retriever is not None:
+            return self._retriever
         with self._lock:
             if self._retriever is None:
-                self._retriever = HybridRetriever(self.store, self.embed_model, self.settings)
+                retriever = HybridRetriever(self.store, self.embed_model, self.settings)
                 self._use_parses()
+                self._retriever = retriever  # complete: others may take it without the lock
             return self._retriever
 
     def _parses_path(self) -> Path:
@@ -151,21 +156,19 @@ class Assistant:
 
     def answer_in_workers(self, workers: int) -> None:
         """Answer extractive questions in ``workers`` separate processes (see
-        ``assistant.workers``), started once the first question is answered here (so they
-        do not slow a fresh app's first answer); until they are ready, and whenever none
-        can, questions are answered here."""
-        self._workers = max(workers, 0)
-
-    def _start_workers(self) -> None:
+        ``assistant.workers``), which start loading now, one after the other. Until one is
+        ready, a question waits for it while this object has loaded nothing to answer with
+        (the app builds its page meanwhile), and is answered here otherwise; so is one that
+        no worker can answer."""
         from assistant.workers import AnswerPool
 
         with self._lock:
-            if self._pool is None and self._workers:
-                self._pool = AnswerPool(self.settings, self._workers)
+            if self._pool is None and workers > 0:
+                self._pool = AnswerPool(self.settings, workers)
 
     def close_workers(self) -> None:
         with self._lock:
-            pool, self._pool, self._workers = self._pool, None, 0
+            pool, self._pool = self._pool, None
         if pool is not None:
             pool.close()
 
@@ -193,7 +196,7 @@ class Assistant:
         """Persist the mirror after a change and hand it to the retriever."""
         from assistant.retrieval import local_folder
 
-        local.generation = store.generation()
+        local.generation = self._changed = store.generation()
         local.save(local_folder(self.settings))
         if self._retriever is not None:
             self._retriever.reload(local)
@@ -255,19 +258,18 @@ class Assistant:
         pool = self._pool
         if name == "extractive" and pool is not None:
             check_question(question, self.settings.answer.max_question_chars)  # before pickling
-            answer = pool.ask(self.retriever.local.generation, question=question,
-                              history=history, as_of=as_of, date_from=date_from,
-                              sources=sources, backend=name)  # fmt: skip
+            retriever = self._retriever  # None: this object has not loaded or changed it
+            answer = pool.ask(retriever.local.generation if retriever else self._changed,
+                              wait=retriever is None, question=question, history=history,
+                              as_of=as_of, date_from=date_from, sources=sources,
+                              backend=name)  # fmt: skip
             if answer is not None:
                 return answer  # else no worker could: answered here
         writer, notice = (None, "") if name == "extractive" else self._llm_writer(name)
         retrieved = self.prepare(question, history, as_of, date_from, sources, writer)
         if notice:
             retrieved.notice = " ".join(x for x in (retrieved.notice, notice) if x)
-        answer = self.conclude(retrieved, writer=writer, on_token=on_token)
-        if self._workers and self._pool is None:
-            self._start_workers()
-        return answer
+        return self.conclude(retrieved, writer=writer, on_token=on_token)
 
     def prepare(
         self,

@@ -12,14 +12,17 @@ the ``Answer`` back. LLM backends stream tokens to the page and stay in the app 
 Each request carries the index generation the app has seen. A worker loaded before it (an
 upload or a removal since) stops and a new one takes its place: Chroma's embedded client does
 not see records another process added ("Error finding id"), so a worker is never updated in
-place. Until the workers are ready (a few seconds after start or after a change), or when one
-fails, the app answers in its own process, so an upload is answerable at once. A worker stops
-when the app's end of its pipe closes.
+place. The first worker loads while the app builds its page, so that a fresh app answers
+sooner than by loading everything itself first; a question waits for it while the app has not
+loaded its own copy yet. Otherwise, until the workers are ready (a few seconds after a
+change), or when one fails, the app answers in its own process, so an upload is answerable at
+once. A worker stops when the app's end of its pipe closes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import multiprocessing
 import os
@@ -65,6 +68,7 @@ def _serve(conn, settings) -> None:
             time.sleep(0.5)  # an ingest is writing: its articles would be read half-written
         generation = assistant.store.generation()
         assistant.warm_up()
+        gc.freeze()  # the models and indexes, out of the collector's full passes (as the app)
         loaded = assistant.retriever.local.generation
         if generation != assistant.store.generation() or assistant.store.pending():
             loaded = None  # the index changed while loading: stale at the first question
@@ -81,7 +85,7 @@ def _serve(conn, settings) -> None:
             generation, kwargs = conn.recv()
         except (EOFError, OSError):
             return  # the app has gone
-        if generation != loaded:
+        if loaded is None or generation not in (None, loaded):
             with contextlib.suppress(OSError, ValueError):
                 conn.send(("stale", generation))
             return  # a new worker loads the changed index (see above)
@@ -159,15 +163,18 @@ class AnswerPool:
         if process.is_alive():
             process.terminate()
         process.join(timeout=5)
-        if status != "ready":
+        if status != "ready" and not self._closed:  # (closing stops loading workers)
             log.warning("an answering worker failed to start: %s", detail)
         return False
 
-    def ask(self, generation: str, **kwargs: Any):
+    def ask(self, generation: str | None, wait: bool = False, **kwargs: Any):
         """The ``Answer`` from a worker, or None when no worker can answer (the caller answers
-        in-process). A refusal (bad input) is raised as the worker raised it."""
+        in-process). A refusal (bad input) is raised as the worker raised it. ``generation``
+        is the index generation the caller knows, None when it has neither loaded nor changed
+        the index (any worker is current then); with ``wait``, a question waits for a worker
+        that is loading rather than come back at once."""
         while True:
-            if not self._ready:
+            if not self._ready and not (wait and self._starting.locked()):
                 return None
             try:
                 conn, process = self._idle.get(timeout=1.0)
