@@ -520,32 +520,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from assistant.engine import Assistant
     from assistant.errors import AssistantError
+    from assistant.remote import announce, withdraw
     from assistant.workers import default_workers
 
     assistant = Assistant(data_dir=args.data_dir)
     corpus = Path(args.corpus)
-    workers = assistant.settings.answer.workers if args.workers is None else args.workers
-    workers = default_workers() if workers < 0 else workers
-    try:
-        if not args.no_ingest:
-            print(f"Syncing the index with {corpus} ...", file=sys.stderr)
-            summary = assistant.ingest(corpus, sync=True)
-            print(summary.line(), file=sys.stderr)
-            for file, reason in summary.rejected:
-                print(f"  rejected {file}: {reason}", file=sys.stderr)
-        if workers:
-            # the first worker loads models and indexes while this process builds the page
-            # (two cores at work); this process loads its own copy once the page is up
-            assistant.answer_in_workers(workers)
-            assistant.store.generation()  # a missing index or a server down stops the app here
-        else:
-            assistant.warm_up()  # models and indexes loaded before the first question
-    except AssistantError as exc:
-        assistant.close_workers()
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    from assistant.remote import announce, withdraw
-
     blocked = [corpus.resolve(), Path(assistant.settings.store.data_dir).resolve(), ROOT]
     if args.upload_dir:
         upload_dir = Path(args.upload_dir).resolve()
@@ -556,35 +535,57 @@ def main(argv: list[str] | None = None) -> int:
     else:
         upload_dir = Path(tempfile.mkdtemp(prefix="newsdesk-uploads-"))
         atexit.register(shutil.rmtree, upload_dir, ignore_errors=True)
-    demo = build_app(assistant, corpus, upload_dir)
-    print(f"Uploads are received in {upload_dir}", file=sys.stderr)
-    demo.queue(default_concurrency_limit=4)
-    # The models, indexes and page built so far live as long as the app: leave them out of the
-    # garbage collector's full passes, which otherwise scan them all during some answer.
-    gc.freeze()
-    signal.signal(signal.SIGTERM, _stop)  # close cleanly, so the upload folder is removed
-    demo.launch(
-        server_name=args.host, server_port=args.port, show_error=False,
-        **page_assets(),
-        blocked_paths=[str(p) for p in blocked], max_file_size="50mb", prevent_thread_lock=True,
-    )  # fmt: skip
-    # sentences not parsed yet (a corpus just synced) are parsed by a low-priority process
-    assistant.parse_sentences(progress=False, background=True)
-    if workers:
-        try:  # for uploads, and the questions no worker can answer
-            assistant.warm_up()
-        except AssistantError as exc:  # the page stays up and shows each question's error
-            print(f"error: {exc}", file=sys.stderr)
-        gc.freeze()  # as above, for what the warm-up loaded
-    if args.host in ("127.0.0.1", "localhost"):  # `assistant ask` may use this app
-        notice = announce(assistant.settings.store.data_dir, f"http://127.0.0.1:{args.port}/")
-        atexit.register(withdraw, notice)
+    workers = assistant.settings.answer.workers if args.workers is None else args.workers
+    workers = default_workers() if workers < 0 else workers
+    signal.signal(signal.SIGTERM, _stop)  # from here a stop closes cleanly: workers, uploads
+    demo = None
     try:
+        try:
+            if not args.no_ingest:
+                print(f"Syncing the index with {corpus} ...", file=sys.stderr)
+                summary = assistant.ingest(corpus, sync=True)
+                print(summary.line(), file=sys.stderr)
+                for file, reason in summary.rejected:
+                    print(f"  rejected {file}: {reason}", file=sys.stderr)
+            if workers:
+                # the first worker loads models and indexes while this process builds the
+                # page (two cores at work); this process loads its own copy once the page is up
+                assistant.answer_in_workers(workers)
+                assistant.store.generation()  # a missing index or a server down stops us here
+            else:
+                assistant.warm_up()  # models and indexes loaded before the first question
+        except AssistantError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        demo = build_app(assistant, corpus, upload_dir)
+        print(f"Uploads are received in {upload_dir}", file=sys.stderr)
+        demo.queue(default_concurrency_limit=4)
+        # The models, indexes and page built so far live as long as the app: leave them out of
+        # the garbage collector's full passes, which otherwise scan them all during some answer.
+        gc.freeze()
+        demo.launch(
+            server_name=args.host, server_port=args.port, show_error=False,
+            **page_assets(),
+            blocked_paths=[str(p) for p in blocked], max_file_size="50mb",
+            prevent_thread_lock=True,
+        )  # fmt: skip
+        # sentences not parsed yet (a corpus just synced) are parsed by a low-priority process
+        assistant.parse_sentences(progress=False, background=True)
+        if workers:
+            try:  # for uploads, and the questions no worker can answer
+                assistant.warm_up()
+            except AssistantError as exc:  # the page stays up and shows each question's error
+                print(f"error: {exc}", file=sys.stderr)
+            gc.freeze()  # as above, for what the warm-up loaded
+        if args.host in ("127.0.0.1", "localhost"):  # `assistant ask` may use this app
+            notice = announce(assistant.settings.store.data_dir, f"http://127.0.0.1:{args.port}/")
+            atexit.register(withdraw, notice)
         demo.block_thread()
     except KeyboardInterrupt:
         pass
     finally:
-        demo.close()
+        if demo is not None:
+            demo.close()
         assistant.close_workers()
     return 0
 

@@ -196,10 +196,13 @@ class Assistant:
         """Persist the mirror after a change and hand it to the retriever."""
         from assistant.retrieval import local_folder
 
-        local.generation = self._changed = store.generation()
+        before, local.generation = local.generation, store.generation()
+        self._changed = local.generation
         local.save(local_folder(self.settings))
         if self._retriever is not None:
             self._retriever.reload(local)
+        if self._pool is not None and local.generation != before:
+            self._pool.renew()  # workers load the changed index now
 
     # --- public API ---
 

@@ -10,13 +10,14 @@ it sends each extractive question (with its history and filters) to an idle work
 the ``Answer`` back. LLM backends stream tokens to the page and stay in the app process.
 
 Each request carries the index generation the app has seen. A worker loaded before it (an
-upload or a removal since) stops and a new one takes its place: Chroma's embedded client does
-not see records another process added ("Error finding id"), so a worker is never updated in
-place. The first worker loads while the app builds its page, so that a fresh app answers
-sooner than by loading everything itself first; a question waits for it while the app has not
-loaded its own copy yet. Otherwise, until the workers are ready (a few seconds after a
-change), or when one fails, the app answers in its own process, so an upload is answerable at
-once. A worker stops when the app's end of its pipe closes.
+upload or a removal since) stops and a new one takes its place, and the app replaces its idle
+workers as soon as it changes the index: Chroma's embedded client does not see records another
+process added ("Error finding id"), so a worker is never updated in place. The first worker
+loads while the app builds its page, so that a fresh app answers sooner than by loading
+everything itself first; a question waits for it while the app has not loaded its own copy yet.
+Otherwise, until the workers are ready (a few seconds after a change), or when one fails, the
+app answers in its own process, so an upload is answerable at once. A worker stops when the
+app's end of its pipe closes.
 """
 
 from __future__ import annotations
@@ -219,6 +220,16 @@ class AnswerPool:
         if not closed:
             threading.Thread(target=self._start, name="newsdesk-worker-start",
                              daemon=True).start()  # fmt: skip
+
+    def renew(self) -> None:
+        """The index changed: the idle workers are replaced now, rather than by the first
+        question after the change (a busy one is, by its next question)."""
+        idle = []
+        with contextlib.suppress(queue.Empty):
+            while True:
+                idle.append(self._idle.get_nowait())
+        for conn, process in idle:
+            self._lost(conn, process, "the index changed", logging.INFO)
 
     def close(self) -> None:
         """Stop every worker."""

@@ -13,14 +13,16 @@
   stored parses of their sentences);
 - the app, once the machine is quiet again (``_settle``): seconds from start to the first
   answer on the already ingested index (a first start and a second, files cached), an uploaded
-  article answerable, ``assistant ask`` as a one-shot command (through the running app, and on
-  its own), and ``--sessions`` concurrent chat sessions for ``--seconds``.
+  article answerable (uploaded once the app is quiet), then (once the upload has renewed the
+  app's answering workers) ``assistant ask`` as a one-shot command (through the running app,
+  and on its own) and ``--sessions`` concurrent chat sessions for ``--seconds``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import shutil
 import socket
@@ -39,6 +41,7 @@ from eval.scoring import percentile
 ROOT = Path(__file__).resolve().parent.parent
 SETTLED_IDLE = 0.9  # the app is timed on an idle machine: 90% of both cores idle for a second
 SETTLE_TIMEOUT = 120.0  # seconds to wait for that before timing anyway
+WORKERS_TIMEOUT_S = 120.0  # seconds to wait for the app's workers to be renewed after the upload
 
 
 def _peak_mib() -> float:
@@ -206,6 +209,12 @@ def _start_app(data_dir: Path, corpus: Path, question: str, env: dict[str, str],
     return proc, client, url, time.perf_counter() - started
 
 
+def _workers_ready(log) -> int:
+    """How many answering workers the app has reported ready so far (``assistant.workers``)."""
+    log.flush()
+    return len(re.findall(r"answering worker \d+ ready", Path(log.name).read_text()))
+
+
 def _app_figures(data_dir: Path, questions, sessions: int, seconds: float, gold_path: str,
                  work: Path) -> dict[str, Any]:  # fmt: skip
     """Start the app on the ingested index and time what users wait for. It is started twice:
@@ -213,6 +222,7 @@ def _app_figures(data_dir: Path, questions, sessions: int, seconds: float, gold_
     index copy written before evicts them), the second finds them cached, as a restart does."""
     from gradio_client import handle_file
 
+    from assistant.workers import default_workers
     from eval.load import run_load
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
@@ -232,6 +242,8 @@ def _app_figures(data_dir: Path, questions, sessions: int, seconds: float, gold_
             "date: 2022-11-09\n---\nThe town of Marrowfield opened a floating observatory on "
             "Lake Vostrel on Tuesday, built by the engineer Ilse Brandvold.\n"
         )
+        figures["quiet_before_upload_s"] = _settle()  # the app has loaded its own copy too
+        workers_before = _workers_ready(log)
         started = time.perf_counter()
         client.predict([handle_file(str(article))], "", api_name="/upload")
         answer = ""
@@ -240,6 +252,14 @@ def _app_figures(data_dir: Path, questions, sessions: int, seconds: float, gold_
                                        "", "", [], api_name="/chat")  # fmt: skip
         figures["upload_to_answer_s"] = time.perf_counter() - started
         figures["upload_answer"] = answer.split("\n", 1)[0]
+        # the upload renews the app's answering workers: the measures below start once they
+        # are ready, on a quiet machine
+        started = time.perf_counter()
+        while (_workers_ready(log) < workers_before + default_workers()
+               and time.perf_counter() - started < WORKERS_TIMEOUT_S):  # fmt: skip
+            time.sleep(0.2)
+        figures["workers_renewed_s"] = time.perf_counter() - started
+        _settle()  # and the background parse of the uploaded article has ended
 
         question = questions[1].question
         cli = [sys.executable, "-m", "assistant", "ask", question, "--data-dir", str(data_dir)]
@@ -351,7 +371,10 @@ def _markdown(r: dict[str, Any]) -> str:
          f"{app['ready_s']:.1f} s, started again (files cached) "
          f"{app.get('ready_again_s', float('nan')):.1f} s (target ≤ 5 s; machine quiet after "
          f"{r.get('settle_s', 0):.0f} s of waiting)"),
-        ("one article uploaded to answerable", f"{app['upload_to_answer_s']:.1f} s (target ≤ 2 s)"),
+        ("one article uploaded to answerable",
+         f"{app['upload_to_answer_s']:.1f} s (target ≤ 2 s; uploaded once the app was quiet, "
+         f"{app['quiet_before_upload_s']:.0f} s after its first answer; its answering workers "
+         f"renewed {app['workers_renewed_s']:.1f} s later)"),
         ("`assistant ask` one-shot, app running", f"{app['cli_via_app_s']:.1f} s (target ≤ 3 s)"),
         ("`assistant ask` one-shot, on its own", f"{app['cli_alone_s']:.1f} s"),
         (f"{load['sessions']} chat sessions for {load['seconds']:.0f} s",

@@ -6,12 +6,14 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import copy_seed_corpus, running_app
+from tests.conftest import ROOT, copy_seed_corpus, free_port, running_app
 
 pytestmark = pytest.mark.slow
 
@@ -87,10 +89,9 @@ def test_an_upload_is_answerable_at_once_and_workers_are_renewed(worker_app, tmp
     assert "1 article(s) added" in message
     chat = _Chat(url)
     question = "Who built the floating observatory on Lake Vostrel?"
-    for _ in range(4):  # the app answers while workers that know the article load
-        chat.reset_session()
-        assert "Ilse Brandvold" in chat.ask(question).split("\n")[0]
-    _wait_ready(log, before + 2)  # both workers renewed
+    # answered at once, by the app while workers that know the article load
+    assert "Ilse Brandvold" in chat.ask(question).split("\n")[0]
+    _wait_ready(log, before + 2)  # both renewed by the upload itself, not by questions
     for _ in range(4):
         chat.reset_session()
         assert "Ilse Brandvold" in chat.ask(question).split("\n")[0]
@@ -127,3 +128,56 @@ def test_pool_answers_as_the_app_process_would_and_refuses_the_same(seed_assista
         assert assistant._pool.ready == 1  # none of it cost the worker
     finally:
         assistant.close_workers()
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines())
+        except (OSError, ValueError):
+            continue
+        if fields.get("PPid", "").strip() == str(pid):
+            found.append(int(status.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def test_a_stop_while_the_app_loads_leaves_no_worker_and_no_traceback(tmp_path):
+    """Stopped just as its page is up (its own warm-up and a worker still loading): the app
+    exits cleanly and takes its workers with it."""
+    corpus = copy_seed_corpus(tmp_path)
+    log_path = tmp_path / "app.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), "--port", str(free_port()), "--corpus",
+             str(corpus), "--data-dir", str(tmp_path / "data"), "--workers", "2"],
+            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
+        )  # fmt: skip
+        try:
+            deadline = time.time() + 180
+            while "Running on local URL" not in log_path.read_text():
+                assert proc.poll() is None, log_path.read_text()[-2000:]
+                assert time.time() < deadline, "the page was not up within 180 s"
+                time.sleep(0.05)
+            children = _children(proc.pid)
+            assert children  # the first worker is loading
+            proc.terminate()
+            assert proc.wait(timeout=30) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    deadline = time.time() + 20
+    while any(_alive(pid) for pid in children) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in children if _alive(pid)]
+    assert "Traceback" not in log_path.read_text()
