@@ -574,8 +574,9 @@ def main(argv: list[str] | None = None) -> int:
         if workers:
             try:  # for uploads, and the questions no worker can answer
                 assistant.warm_up()
-            except AssistantError as exc:  # the page stays up and shows each question's error
+            except AssistantError as exc:  # as it would have before the page was up
                 print(f"error: {exc}", file=sys.stderr)
+                return 1
             gc.freeze()  # as above, for what the warm-up loaded
         if args.host in ("127.0.0.1", "localhost"):  # `assistant ask` may use this app
             notice = announce(assistant.settings.store.data_dir, f"http://127.0.0.1:{args.port}/")
@@ -584,6 +585,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second stop does not cut this short
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if demo is not None:
             demo.close()
         assistant.close_workers()

@@ -151,11 +151,19 @@ def _controller():
     return controller
 
 
+@contextlib.contextmanager
 def one_blas_thread():
     """A context in which NumPy's BLAS uses one thread."""
     if _serving is not None:
-        return contextlib.nullcontext()  # already so, for the whole process
-    return _controller().limit(limits=1, user_api="blas")
+        yield  # already so, for the whole process
+        return
+    limiter = _controller().limit(limits=1, user_api="blas")
+    try:
+        yield
+    finally:
+        limiter.restore_original_limits()
+        if _serving is not None:  # the process-wide limit came meanwhile: it stays
+            _controller().limit(limits=1, user_api="blas")
 
 
 def serve_on_one_blas_thread() -> None:

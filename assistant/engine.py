@@ -124,9 +124,7 @@ class Assistant:
     def retriever(self):
         from assistant.retrieval import HybridRetriever
 
-        if self._retriever is not None:
-            return self._retriever
-        with self._lock:
+        with self._lock:  # an ingest holds it: questions wait for its end
             if self._retriever is None:
                 retriever = HybridRetriever(self.store, self.embed_model, self.settings)
                 self._use_parses()
@@ -261,11 +259,13 @@ class Assistant:
         pool = self._pool
         if name == "extractive" and pool is not None:
             check_question(question, self.settings.answer.max_question_chars)  # before pickling
-            retriever = self._retriever  # None: this object has not loaded or changed it
-            answer = pool.ask(retriever.local.generation if retriever else self._changed,
-                              wait=retriever is None, question=question, history=history,
-                              as_of=as_of, date_from=date_from, sources=sources,
-                              backend=name)  # fmt: skip
+            if self._retriever is not None:  # the index as this object sees it now
+                generation = self.retriever.local.generation
+            else:  # nothing loaded here yet: None, unless this object has changed the index
+                generation = self._changed
+            answer = pool.ask(generation, wait=lambda: self._retriever is None,
+                              question=question, history=history, as_of=as_of,
+                              date_from=date_from, sources=sources, backend=name)  # fmt: skip
             if answer is not None:
                 return answer  # else no worker could: answered here
         writer, notice = (None, "") if name == "extractive" else self._llm_writer(name)

@@ -270,9 +270,12 @@ class LocalIndex:
                 "hashes": self.hashes}  # fmt: skip
         (tmp / "meta.json").write_text(json.dumps(meta))
         old = folder.with_name(f".{folder.name}.old-{uuid.uuid4().hex[:8]}")
-        if folder.exists():
-            os.replace(folder, old)
-        os.replace(tmp, folder)
+        try:
+            if folder.exists():
+                os.replace(folder, old)
+            os.replace(tmp, folder)
+        except OSError:  # another process saved it at the same moment: its copy stands (a
+            shutil.rmtree(tmp, ignore_errors=True)  # load checks it against the store anyway)
         shutil.rmtree(old, ignore_errors=True)
 
     @classmethod

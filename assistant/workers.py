@@ -43,6 +43,7 @@ START_TIMEOUT_S = 300.0  # a worker not ready by then is given up (loading takes
 REPLY_TIMEOUT_S = 120.0  # a worker silent this long on one question is replaced
 START_ATTEMPTS = 3  # tries to start each worker (one killed while loading is started again)
 SETTLE_TIMEOUT_S = 120.0  # how long a starting worker waits for an ingest in progress to end
+WAIT_STEP_S = 0.25  # how often a question waiting for a worker looks again at the others
 
 
 def default_workers() -> int:
@@ -168,17 +169,17 @@ class AnswerPool:
             log.warning("an answering worker failed to start: %s", detail)
         return False
 
-    def ask(self, generation: str | None, wait: bool = False, **kwargs: Any):
+    def ask(self, generation: str | None, wait=None, **kwargs: Any):
         """The ``Answer`` from a worker, or None when no worker can answer (the caller answers
         in-process). A refusal (bad input) is raised as the worker raised it. ``generation``
         is the index generation the caller knows, None when it has neither loaded nor changed
-        the index (any worker is current then); with ``wait``, a question waits for a worker
-        that is loading rather than come back at once."""
+        the index (any worker is current then); while ``wait()`` says so, a question waits for
+        a worker that is loading rather than come back at once."""
         while True:
-            if not self._ready and not (wait and self._starting.locked()):
+            if not self._ready and not (wait and wait() and self._starting.locked()):
                 return None
             try:
-                conn, process = self._idle.get(timeout=1.0)
+                conn, process = self._idle.get(timeout=WAIT_STEP_S)
                 break
             except queue.Empty:
                 continue  # all busy: wait on, unless they have all gone
@@ -208,7 +209,8 @@ class AnswerPool:
 
     def _lost(self, conn, process, why: str, level: int = logging.WARNING) -> None:
         """A worker stopped: its place is taken by a new one."""
-        log.log(level, "an answering worker stopped (%s); starting another", why)
+        if not self._closed:  # (closing stops them all)
+            log.log(level, "an answering worker stopped (%s); starting another", why)
         conn.close()
         if process.is_alive():
             process.terminate()  # its state is unknown

@@ -217,3 +217,20 @@ def test_warm_up_keeps_blas_on_one_thread_and_answers_the_same(seed_assistant,
     after = seed_assistant.ask(question)
     assert after.answer == before.answer
     assert [c.quote for c in after.citations] == [c.quote for c in before.citations]
+
+
+def test_the_process_wide_blas_limit_outlasts_a_call_limit_begun_before_it(default_blas_threads):
+    """The app sets its process-wide limit (``warm_up``) while its page already answers: a
+    question inside a per-call limit then must not restore BLAS's threads on its way out."""
+    from threadpoolctl import ThreadpoolController, threadpool_info
+
+    from assistant.encoder import one_blas_thread, serve_on_one_blas_thread
+
+    keeper = ThreadpoolController().limit(limits=None, user_api="blas")  # restored after
+    try:
+        with one_blas_thread():
+            serve_on_one_blas_thread()
+        blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
+        assert blas and all(lib["num_threads"] == 1 for lib in blas)
+    finally:
+        keeper.restore_original_limits()

@@ -157,6 +157,7 @@ def test_a_stop_while_the_app_loads_leaves_no_worker_and_no_traceback(tmp_path):
     corpus = copy_seed_corpus(tmp_path)
     log_path = tmp_path / "app.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env["PYTHONUNBUFFERED"] = "1"  # Gradio prints its "Running on" line to stdout
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
             [sys.executable, str(ROOT / "app.py"), "--port", str(free_port()), "--corpus",
