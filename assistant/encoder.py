@@ -139,6 +139,7 @@ class QueryEncoder:
 
 _limiter = None
 _serving = None  # the process-wide limit, once set
+_for_good = False  # set just before it
 
 
 def _controller():
@@ -154,16 +155,17 @@ def _controller():
 @contextlib.contextmanager
 def one_blas_thread():
     """A context in which NumPy's BLAS uses one thread."""
-    if _serving is not None:
+    if _for_good:
         yield  # already so, for the whole process
         return
-    limiter = _controller().limit(limits=1, user_api="blas")
     try:
-        yield
+        # as a `with`: threadpoolctl lets one thread at a time set OpenBLAS's threads, and
+        # only the limiter's exit hands that control back
+        with _controller().limit(limits=1, user_api="blas"):
+            yield
     finally:
-        limiter.restore_original_limits()
-        if _serving is not None:  # the process-wide limit came meanwhile: it stays
-            _controller().limit(limits=1, user_api="blas")
+        if _for_good:  # the process-wide limit came meanwhile (its call may have been
+            _controller().limit(limits=1, user_api="blas")  # ignored while we held control)
 
 
 def serve_on_one_blas_thread() -> None:
@@ -174,13 +176,13 @@ def serve_on_one_blas_thread() -> None:
     In such a process it also stands in for the per-call limit, process-wide state that
     concurrent questions set and restore in turn; a process that never calls it (a one-shot
     ``assistant ask``, a library user) keeps the per-call limit."""
-    global _serving, _limiter
+    global _serving, _limiter, _for_good
     if _serving is None:
         from threadpoolctl import ThreadpoolController
 
         controller = ThreadpoolController()  # a fresh look: SciPy brings its own OpenBLAS
+        _limiter, _for_good = controller, True  # before the limit: see one_blas_thread
         _serving = controller.limit(limits=1, user_api="blas")
-        _limiter = controller
 
 
 def _max_tokens(folder: Path) -> int:

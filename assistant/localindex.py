@@ -12,6 +12,8 @@ generation; ``sync_local_index`` repairs a stale or missing mirror from the stor
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import shutil
@@ -270,12 +272,18 @@ class LocalIndex:
                 "hashes": self.hashes}  # fmt: skip
         (tmp / "meta.json").write_text(json.dumps(meta))
         old = folder.with_name(f".{folder.name}.old-{uuid.uuid4().hex[:8]}")
+        with contextlib.suppress(FileNotFoundError):  # (another process moved it just now)
+            os.replace(folder, old)
         try:
-            if folder.exists():
-                os.replace(folder, old)
             os.replace(tmp, folder)
-        except OSError:  # another process saved it at the same moment: its copy stands (a
-            shutil.rmtree(tmp, ignore_errors=True)  # load checks it against the store anyway)
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                with contextlib.suppress(OSError):
+                    os.replace(old, folder)  # the previous copy back in place
+                raise
+            # else another process saved it at the same moment: its copy stands (a load
+            # checks it against the store anyway)
         shutil.rmtree(old, ignore_errors=True)
 
     @classmethod

@@ -1,5 +1,7 @@
 """Asking questions of a real index of the seed article."""
 
+import threading
+
 import pytest
 
 from assistant import EmbeddingMismatch, IndexMissing, InvalidInput, InvalidQuestion
@@ -197,6 +199,7 @@ def default_blas_threads():
         if encoder._serving is not None:
             encoder._serving.restore_original_limits()
         encoder._serving = encoder._limiter = None
+        encoder._for_good = False
 
     restore()
     yield
@@ -219,18 +222,55 @@ def test_warm_up_keeps_blas_on_one_thread_and_answers_the_same(seed_assistant,
     assert [c.quote for c in after.citations] == [c.quote for c in before.citations]
 
 
-def test_the_process_wide_blas_limit_outlasts_a_call_limit_begun_before_it(default_blas_threads):
-    """The app sets its process-wide limit (``warm_up``) while its page already answers: a
-    question inside a per-call limit then must not restore BLAS's threads on its way out."""
+def test_the_process_wide_blas_limit_holds_against_questions_in_other_threads(
+    default_blas_threads,
+):
+    """The app sets its process-wide limit (``warm_up``) while its page already answers on
+    other threads: neither a question that has finished on a live thread (threadpoolctl lets
+    one thread at a time set OpenBLAS's threads) nor one still inside its per-call limit may
+    leave BLAS on more than one thread."""
     from threadpoolctl import ThreadpoolController, threadpool_info
 
+    from assistant import encoder
     from assistant.encoder import one_blas_thread, serve_on_one_blas_thread
 
-    keeper = ThreadpoolController().limit(limits=None, user_api="blas")  # restored after
-    try:
-        with one_blas_thread():
-            serve_on_one_blas_thread()
+    def one_thread() -> bool:
         blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
-        assert blas and all(lib["num_threads"] == 1 for lib in blas)
+        return bool(blas) and all(lib["num_threads"] == 1 for lib in blas)
+
+    keeper = ThreadpoolController().limit(limits=None, user_api="blas")  # restored after
+    asked, inside, served, done = (threading.Event() for _ in range(4))
+
+    def answered_before():  # a Gradio thread that answered once and lives on
+        with one_blas_thread():
+            pass
+        asked.set()
+        done.wait(10)
+
+    def answering_meanwhile():  # one inside its per-call limit when the limit comes
+        with one_blas_thread():
+            inside.set()
+            served.wait(10)
+
+    threads = [threading.Thread(target=answered_before),
+               threading.Thread(target=answering_meanwhile)]  # fmt: skip
+    try:
+        threads[0].start()
+        assert asked.wait(10)
+        threads[1].start()
+        assert inside.wait(10)
+        serve_on_one_blas_thread()
+        served.set()
+        threads[1].join(10)
+        assert one_thread()
+        with one_blas_thread():  # later questions leave it so
+            pass
+        assert one_thread()
     finally:
+        served.set()
+        done.set()
+        for thread in threads:
+            thread.join(10)
+        encoder._serving = encoder._limiter = None  # the defaults of before, not the limit's
+        encoder._for_good = False
         keeper.restore_original_limits()

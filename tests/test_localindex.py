@@ -118,3 +118,48 @@ def test_vectors_survive_save_load_and_merge(tmp_path):
     assert loaded.nearest(unit(5), 1)[0][0] == "a5:0"
     assert "a3:0" not in [h[0] for h in loaded.nearest(unit(3), 30)]
     assert loaded.chunk_meta("a5:0") == (20220101, "cnn.com") and loaded.chunk_meta("a3:0") is None
+
+
+def test_a_save_meeting_another_process_save_leaves_one_whole_copy(tmp_path, monkeypatch):
+    """Another process (the app and its first worker repairing the same mirror) renames its
+    copy into place between our two renames: its copy stands, ours is dropped, nothing is
+    left half-written; any other failure is raised with the previous copy back in place."""
+    import os
+
+    from assistant import localindex
+
+    ours, theirs = LocalIndex(), LocalIndex()
+    ours.add([doc("a:0", "alpha beta")], {"a": "h1"})
+    theirs.add([doc("b:0", "beta gamma")], {"b": "h2"})
+    ours.generation = theirs.generation = "g1"
+    folder = tmp_path / "kw"
+    theirs.save(folder)
+    real_replace, raced = os.replace, []
+
+    def racing_replace(src, dst):
+        if str(src).startswith(str(tmp_path / ".kw.")) and ".old-" not in str(src) and not raced:
+            raced.append(src)
+            theirs.save(folder)  # lands just before our copy
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(localindex.os, "replace", racing_replace)
+    ours.save(folder)
+    monkeypatch.setattr(localindex.os, "replace", real_replace)
+    loaded = LocalIndex.load(folder)
+    assert loaded is not None and loaded.hashes == {"b": "h2"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kw"]  # no temporary folder left
+
+    def failing_replace(src, dst):
+        if str(src).startswith(str(tmp_path / ".kw.")) and ".old-" not in str(src):
+            raise PermissionError(13, "Permission denied")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(localindex.os, "replace", failing_replace)
+    try:
+        ours.save(folder)
+        raise AssertionError("the failure was not raised")
+    except PermissionError:
+        pass
+    monkeypatch.setattr(localindex.os, "replace", real_replace)
+    loaded = LocalIndex.load(folder)
+    assert loaded is not None and loaded.hashes == {"b": "h2"}  # the previous copy
