@@ -92,42 +92,50 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@contextmanager
-def running_app(base: Path, corpus: Path, *extra: str):
-    """``python app.py`` on ``corpus`` with its index under ``base``, on a free loopback port;
-    yields its URL and stops it afterwards. The log is ``base/app.log``. It answers in its own
-    process unless ``extra`` says ``--workers`` (``tests/test_workers.py`` runs them)."""
+def start_app(base: Path, corpus: Path, *extra: str) -> tuple[subprocess.Popen, int]:
+    """Start ``python app.py`` on ``corpus`` with its index under ``base``, on a free loopback
+    port; returns the process and the port. The log is ``base/app.log``, written unbuffered.
+    It answers in its own process unless ``extra`` says ``--workers`` (``tests/test_workers.py``
+    runs them)."""
     port = free_port()
     if "--workers" not in extra:
         extra = (*extra, "--workers", "0")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    log_path = base / "app.log"
-    with open(log_path, "w") as log:
+    env["PYTHONUNBUFFERED"] = "1"  # Gradio prints its lines to stdout
+    with open(base / "app.log", "w") as log:
         proc = subprocess.Popen(
             [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port),
              "--corpus", str(corpus), "--data-dir", str(base / "data"), *extra],
             stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
         )  # fmt: skip
-        url = f"http://127.0.0.1:{port}/"
-        try:
-            deadline = time.time() + 180
-            while True:
-                if proc.poll() is not None:
-                    pytest.fail(f"app exited early: {log_path.read_text()[-2000:]}")
-                try:
-                    urllib.request.urlopen(url, timeout=2)
-                    break
-                except OSError:
-                    if time.time() > deadline:
-                        pytest.fail("app did not start within 180 s")
-                    time.sleep(0.5)
-            yield url
-        finally:
-            proc.terminate()
+    return proc, port
+
+
+@contextmanager
+def running_app(base: Path, corpus: Path, *extra: str):
+    """``start_app``, then its URL once it serves; stops it afterwards."""
+    proc, port = start_app(base, corpus, *extra)
+    log_path = base / "app.log"
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.time() + 180
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"app exited early: {log_path.read_text()[-2000:]}")
             try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    pytest.fail("app did not start within 180 s")
+                time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 @contextmanager

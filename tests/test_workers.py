@@ -6,14 +6,12 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, copy_seed_corpus, free_port, running_app
+from tests.conftest import copy_seed_corpus, running_app, start_app
 
 pytestmark = pytest.mark.slow
 
@@ -154,29 +152,21 @@ def _alive(pid: int) -> bool:
 def test_a_stop_while_the_app_loads_leaves_no_worker_and_no_traceback(tmp_path):
     """Stopped just as its page is up (its own warm-up and a worker still loading): the app
     exits cleanly and takes its workers with it."""
-    corpus = copy_seed_corpus(tmp_path)
+    proc, _ = start_app(tmp_path, copy_seed_corpus(tmp_path), "--workers", "2")
     log_path = tmp_path / "app.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    env["PYTHONUNBUFFERED"] = "1"  # Gradio prints its "Running on" line to stdout
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), "--port", str(free_port()), "--corpus",
-             str(corpus), "--data-dir", str(tmp_path / "data"), "--workers", "2"],
-            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
-        )  # fmt: skip
-        try:
-            deadline = time.time() + 180
-            while "Running on local URL" not in log_path.read_text():
-                assert proc.poll() is None, log_path.read_text()[-2000:]
-                assert time.time() < deadline, "the page was not up within 180 s"
-                time.sleep(0.05)
-            children = _children(proc.pid)
-            assert children  # the first worker is loading
-            proc.terminate()
-            assert proc.wait(timeout=30) == 0
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+    try:
+        deadline = time.time() + 180
+        while "Running on local URL" not in log_path.read_text():
+            assert proc.poll() is None, log_path.read_text()[-2000:]
+            assert time.time() < deadline, "the page was not up within 180 s"
+            time.sleep(0.05)
+        children = _children(proc.pid)
+        assert children  # the first worker is loading
+        proc.terminate()
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
     deadline = time.time() + 20
     while any(_alive(pid) for pid in children) and time.time() < deadline:
         time.sleep(0.2)
