@@ -25,6 +25,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -518,12 +519,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
+    from assistant import prefetch
+
+    recorder = prefetch.Recorder()  # the files this start reads, for the next one
+    from assistant.encoder import resolve_model_path
     from assistant.engine import Assistant
     from assistant.errors import AssistantError
     from assistant.remote import announce, withdraw
+    from assistant.store import on_local_disk
     from assistant.workers import default_workers
 
     assistant = Assistant(data_dir=args.data_dir)
+    data_dir = Path(assistant.settings.store.data_dir)
+    prefetch.start(data_dir)  # what the last start read, read ahead while this one imports
     corpus = Path(args.corpus)
     blocked = [corpus.resolve(), Path(assistant.settings.store.data_dir).resolve(), ROOT]
     if args.upload_dir:
@@ -551,7 +559,10 @@ def main(argv: list[str] | None = None) -> int:
                 # the first worker loads models and indexes while this process builds the
                 # page (two cores at work); this process loads its own copy once the page is up
                 assistant.answer_in_workers(workers)
-                assistant.store.generation()  # a missing index or a server down stops us here
+                # a missing index or a server down stops us here; a file on disk is checked
+                # without importing Chroma, which this process would wait for
+                if not on_local_disk(assistant.settings):
+                    assistant.store.generation()
             else:
                 assistant.warm_up()  # models and indexes loaded before the first question
         except AssistantError as exc:
@@ -578,6 +589,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: {exc}", file=sys.stderr)
                 return 1
             gc.freeze()  # as above, for what the warm-up loaded
+        model = resolve_model_path(assistant.settings.embedding.model)
+        threading.Thread(target=recorder.save, args=(data_dir, data_dir, model),
+                         daemon=True).start()  # fmt: skip
         if args.host in ("127.0.0.1", "localhost"):  # `assistant ask` may use this app
             notice = announce(assistant.settings.store.data_dir, f"http://127.0.0.1:{args.port}/")
             atexit.register(withdraw, notice)

@@ -43,6 +43,17 @@ def date_key(published_at: str) -> int:
     return int(published_at.replace("-", "")) if published_at else 0
 
 
+def on_local_disk(settings: Settings) -> bool:
+    """True when the index is embedded and its file is there (``IndexMissing`` when it is not):
+    a check that needs no Chroma. False for a Chroma server, which only connecting checks."""
+    if settings.store.chroma_host:
+        return False
+    data_dir = Path(settings.store.data_dir)
+    if not (data_dir / "chroma.sqlite3").exists():
+        raise IndexMissing(f"No index at {data_dir}: run `assistant ingest corpus/` first.")
+    return True
+
+
 def _client(settings: Settings, create: bool):
     import chromadb
     from chromadb.config import Settings as ChromaSettings
@@ -63,9 +74,9 @@ def _client(settings: Settings, create: bool):
                 "or unset ASSISTANT_STORE__CHROMA_HOST."
             ) from None
         return client
+    if not create:
+        on_local_disk(settings)
     data_dir = Path(store.data_dir)
-    if not create and not (data_dir / "chroma.sqlite3").exists():
-        raise IndexMissing(f"No index at {data_dir}: run `assistant ingest corpus/` first.")
     data_dir.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(data_dir), settings=chroma_settings)
 

@@ -56,6 +56,21 @@ def test_workers_answer_and_follow_ups_keep_their_conversation(worker_app):
         assert "Thursday" in chat.ask("When did they launch it?").split("\n")[0]
 
 
+def test_the_app_records_the_files_of_its_start_for_the_next(worker_app):
+    from assistant.prefetch import FILENAME
+
+    _, log = worker_app
+    data = log.parent / "data"
+    deadline = time.time() + 60  # written in the background after the app's warm-up
+    while not (data / FILENAME).exists() and time.time() < deadline:
+        time.sleep(0.2)
+    listed = (data / FILENAME).read_text().splitlines()
+    assert any("en_core_web_sm" in p for p in listed)  # the parser's files
+    assert any(p.startswith(str(data / "local-")) for p in listed)  # the index mirror
+    assert any(p.endswith(".so") for p in listed) and any(p.endswith(".pyc") for p in listed)
+    assert not any(p.endswith("chroma.sqlite3") for p in listed)
+
+
 def test_a_killed_worker_is_replaced_and_no_question_is_lost(worker_app):
     from eval.load import _Chat
 

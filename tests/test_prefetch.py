@@ -1,0 +1,58 @@
+"""The start-up prefetch (``assistant.prefetch``): what a start records, what the next one
+reads ahead. Whether the kernel then reads the files is its business: the bench measures the
+start with the file cache dropped."""
+
+import json.decoder  # noqa: F401  (its compiled code is looked for below)
+import os
+import sys
+
+from assistant import prefetch
+
+
+def test_a_start_records_what_it_opened_and_the_next_reads_it_ahead(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    opened = tmp_path / "opened.bin"
+    opened.write_bytes(b"x" * 10)
+    later = tmp_path / "later.bin"
+    later.write_bytes(b"y")
+    (data / "vectors.bin").write_bytes(b"v")  # in a folder passed along: native code reads it
+    (data / "chroma.sqlite3").write_bytes(b"s")  # a database there: read by page, left out
+
+    recorder = prefetch.Recorder()
+    opened.read_bytes()
+    count = recorder.save(data, data)
+    later.read_bytes()  # after saving: not recorded
+
+    listed = (data / prefetch.FILENAME).read_text().splitlines()
+    assert count == len(listed)
+    assert str(opened) in listed and str(data / "vectors.bin") in listed
+    assert str(later) not in listed and str(data / "chroma.sqlite3") not in listed
+    assert sys.modules["json.decoder"].__cached__ in listed  # loaded modules' code
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # a FIFO named in the list must not block the reading ahead
+    (data / prefetch.FILENAME).write_text(
+        "\n".join([*listed, str(tmp_path / "gone"), str(fifo), "not/absolute", "nul\x00"]) + "\n"
+    )
+    assert prefetch.advise(data / prefetch.FILENAME) == len(listed)
+
+
+def test_no_list_or_an_unreadable_one_changes_nothing(tmp_path):
+    assert prefetch.advise(tmp_path / prefetch.FILENAME) == 0
+    prefetch.start(tmp_path)  # nothing recorded yet: no thread, no error
+    (tmp_path / prefetch.FILENAME).write_bytes(b"\xff\xfe\x00garbage")
+    assert prefetch.advise(tmp_path / prefetch.FILENAME) == 0
+
+
+def test_a_read_only_folder_gets_no_list(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        if os.access(folder, os.W_OK):  # root writes anyway: nothing to check here
+            return
+        assert prefetch.Recorder().save(folder) == 0
+        assert not (folder / prefetch.FILENAME).exists()
+    finally:
+        folder.chmod(0o700)
