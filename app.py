@@ -531,7 +531,8 @@ def main(argv: list[str] | None = None) -> int:
 
     assistant = Assistant(data_dir=args.data_dir)
     data_dir = Path(assistant.settings.store.data_dir)
-    prefetch.start(data_dir)  # what the last start read, read ahead while this one imports
+    # what the last start read, read ahead while this one imports
+    prefetch.start(data_dir, Path(sys.prefix), Path(sys.base_prefix), ROOT)
     corpus = Path(args.corpus)
     blocked = [corpus.resolve(), Path(assistant.settings.store.data_dir).resolve(), ROOT]
     if args.upload_dir:

@@ -2,13 +2,14 @@
 
 After the machine drops its file cache (a reboot, memory pressure), the app's start reads some
 3,500 library, model and index files a few pages at a time, as imports and loads come to
-them: here 5.3 s to the first answer against 3.7 s with the files cached. The app records those
-files once it has loaded everything (``Recorder``); the next start asks the kernel to read them
-all ahead (``posix_fadvise(WILLNEED)``) from a background thread (``start``). The disk then reads
-them at once, while the imports run.
+them. The app records those files, in the order it first opened them, once it has loaded
+everything (``Recorder``); the next start reads them in that order from a background thread
+(``start``), one read at a time, a step ahead of the imports that need them. One read at a
+time, so that the start's own reads never wait behind the whole list (some 230 MB on the
+benchmark index), as they could if the kernel were asked for every file at once.
 
-These are hints to the kernel only: nothing is read into this process. A list that is missing,
-stale or unreadable changes nothing but the speed.
+Only files under the app's own folders are read (the interpreter's, the project's, the index
+folder). A list that is missing, stale or unreadable changes nothing but the speed.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import threading
 from pathlib import Path
 
 FILENAME = "startup-files.txt"
+CHUNK_BYTES = 2**20  # read at a time: small enough that the start's own reads get in between
 MAX_FILE_BYTES = 256 * 2**20  # bigger files (Chroma's database) are read in part: ahead whole
 # they would keep the disk busy with pages nobody asked for
 
@@ -29,13 +31,13 @@ class Recorder:
     files (shared libraries, memory-mapped arrays)."""
 
     def __init__(self) -> None:
-        self._paths: set[str] = set()
+        self._paths: dict[str, None] = {}  # in the order first opened
         self._recording = True
         sys.addaudithook(self._hook)  # for the life of the process: a no-op after ``save``
 
     def _hook(self, event: str, args: tuple) -> None:
         if self._recording and event == "open" and isinstance(args[0], (str, bytes, Path)):
-            self._paths.add(os.fsdecode(args[0]))
+            self._paths.setdefault(os.fsdecode(args[0]))
 
     def save(self, folder: Path, *also: Path) -> int:
         """Stop recording and write the list into ``folder``; how many files it names. ``also``:
@@ -43,9 +45,12 @@ class Recorder:
         vector index, the embedding model's weights); SQLite databases there are read by page,
         as questions need them, and are left out."""
         self._recording = False
-        paths = self._paths | _module_files() | _mapped_files() | _files_in(also)
+        keyed = [*enumerate(self._paths), *_module_files(self._paths)]
+        paths = dict.fromkeys(path for _, path in sorted(keyed))
+        for path in [*_mapped_files(), *_files_in(also)]:
+            paths.setdefault(path)
         keep = []
-        for path in sorted(paths):
+        for path in paths:
             try:
                 size = os.stat(path).st_size
             except OSError:
@@ -64,66 +69,82 @@ class Recorder:
         return len(keep)
 
 
-def _module_files() -> set[str]:
-    """The compiled code of every module loaded: bytecode caches and extension libraries."""
-    found = set()
-    for module in list(sys.modules.values()):
+def _module_files(opened: dict[str, None]) -> list[tuple[float, str]]:
+    """The compiled code of every module loaded (bytecode caches, extension libraries), in the
+    order ``opened`` met them: an extension library (whose loading is not audited) comes right
+    after the bytecode its package opened last before it."""
+    order = {path: n for n, path in enumerate(opened)}
+    found: list[tuple[float, str]] = []
+    last = -1.0
+    for module in list(sys.modules.values()):  # in import order
+        cached = getattr(module, "__cached__", None)
+        if isinstance(cached, str) and cached in order:
+            last = order[cached]
+            continue
         for name in ("__cached__", "__file__"):
             path = getattr(module, name, None)
-            if isinstance(path, str) and path.endswith((".pyc", ".so")):
-                found.add(path)
+            if isinstance(path, str) and path.endswith((".pyc", ".so")) and path not in order:
+                last += 0.001
+                found.append((last, path))
     return found
 
 
-def _files_in(folders) -> set[str]:
-    found = set()
+def _files_in(folders) -> list[str]:
+    found = []
     for folder in folders:
         for root, _, files in os.walk(folder):
-            found.update(os.path.join(root, f) for f in files if ".sqlite" not in f)
+            found += [os.path.join(root, f) for f in sorted(files) if ".sqlite" not in f]
     return found
 
 
-def _mapped_files() -> set[str]:
-    found = set()
+def _mapped_files() -> list[str]:
+    found: dict[str, None] = {}
     try:
         with open("/proc/self/maps", encoding="utf-8", errors="surrogateescape") as maps:
             for line in maps:
                 fields = line.split(maxsplit=5)
                 if len(fields) == 6 and fields[5].startswith("/"):
-                    found.add(fields[5].rstrip("\n"))
+                    found.setdefault(fields[5].rstrip("\n"))
     except OSError:  # not Linux
         pass
-    return found
+    return list(found)
 
 
-def advise(listing: Path) -> int:
-    """Ask the kernel to read ahead every file ``listing`` names; how many it was asked for."""
-    if not hasattr(os, "posix_fadvise"):
-        return 0
+def read_ahead(listing: Path, roots: list[Path]) -> int:
+    """Read the files ``listing`` names, in its order, one read at a time (so the start's own
+    reads are served in between; the page cache keeps what is read); only files under
+    ``roots``. How many files were read."""
     try:
         paths = Path(listing).read_text(encoding="utf-8", errors="surrogateescape").splitlines()
     except OSError:
         return 0
-    advised = 0
+    allowed = tuple(os.path.join(os.path.realpath(r), "") for r in roots)
+    buffer = bytearray(CHUNK_BYTES)
+    count = 0
     for path in paths:
         try:
+            if not os.path.realpath(path).startswith(allowed):
+                continue
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO named here cannot block us
         except (OSError, ValueError):  # gone since, or not a path
             continue
         try:
             if stat.S_ISREG(os.fstat(fd).st_mode):
-                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
-                advised += 1
+                while os.readv(fd, [buffer]) == CHUNK_BYTES:
+                    pass
+                count += 1
         except OSError:
             pass
         finally:
             os.close(fd)
-    return advised
+    return count
 
 
-def start(folder: Path) -> None:
-    """Read ahead, in a background thread, the files the last start recorded in ``folder``."""
+def start(folder: Path, *roots: Path) -> None:
+    """Read ahead, in a background thread, the files the last start recorded in ``folder``
+    that lie under ``folder`` or ``roots``."""
     listing = Path(folder) / FILENAME
     if listing.is_file():
-        threading.Thread(target=advise, args=(listing,), name="newsdesk-prefetch",
+        threading.Thread(target=read_ahead, args=(listing, [folder, *roots]),
+                         name="newsdesk-prefetch",
                          daemon=True).start()  # fmt: skip

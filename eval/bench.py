@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -363,6 +364,9 @@ def run_bench(articles_path: str, questions_path: str, out_dir: str | None, scal
         r["app"] = _app_figures(full, questions, sessions, seconds, questions_path, work)
         r["peak_rss_mib"] = _peak_mib()
     finally:
+        for log in ("first-start.log", "app.log"):  # kept with the report, to explain a figure
+            with contextlib.suppress(OSError):
+                shutil.copy(work / log, out / log)
         shutil.rmtree(work, ignore_errors=True)
     (out / "bench.json").write_text(json.dumps(r, indent=1))
     report = _markdown(r)

@@ -5,6 +5,7 @@ start with the file cache dropped."""
 import json.decoder  # noqa: F401  (its compiled code is looked for below)
 import os
 import sys
+from pathlib import Path
 
 from assistant import prefetch
 
@@ -30,19 +31,27 @@ def test_a_start_records_what_it_opened_and_the_next_reads_it_ahead(tmp_path):
     assert str(later) not in listed and str(data / "chroma.sqlite3") not in listed
     assert sys.modules["json.decoder"].__cached__ in listed  # loaded modules' code
 
+    assert listed.index(str(opened)) < listed.index(str(data / "vectors.bin"))  # as opened
+
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)  # a FIFO named in the list must not block the reading ahead
-    (data / prefetch.FILENAME).write_text(
-        "\n".join([*listed, str(tmp_path / "gone"), str(fifo), "not/absolute", "nul\x00"]) + "\n"
-    )
-    assert prefetch.advise(data / prefetch.FILENAME) == len(listed)
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.bin"
+    outside.write_bytes(b"z")  # not under the folders it may read
+    (data / prefetch.FILENAME).write_text("\n".join(
+        [*listed, str(tmp_path / "gone"), str(fifo), "not/absolute", "nul\x00", str(outside)]
+    ) + "\n")  # fmt: skip
+    inside = [p for p in listed if p.startswith((str(tmp_path), sys.prefix, sys.base_prefix))]
+    assert prefetch.read_ahead(
+        data / prefetch.FILENAME, [tmp_path, Path(sys.prefix), Path(sys.base_prefix)]
+    ) == len(inside)
+    outside.unlink()
 
 
 def test_no_list_or_an_unreadable_one_changes_nothing(tmp_path):
-    assert prefetch.advise(tmp_path / prefetch.FILENAME) == 0
+    assert prefetch.read_ahead(tmp_path / prefetch.FILENAME, [tmp_path]) == 0
     prefetch.start(tmp_path)  # nothing recorded yet: no thread, no error
     (tmp_path / prefetch.FILENAME).write_bytes(b"\xff\xfe\x00garbage")
-    assert prefetch.advise(tmp_path / prefetch.FILENAME) == 0
+    assert prefetch.read_ahead(tmp_path / prefetch.FILENAME, [tmp_path]) == 0
 
 
 def test_a_read_only_folder_gets_no_list(tmp_path):
