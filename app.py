@@ -532,7 +532,7 @@ def main(argv: list[str] | None = None) -> int:
     assistant = Assistant(data_dir=args.data_dir)
     data_dir = Path(assistant.settings.store.data_dir)
     # what the last start read, read ahead while this one imports
-    prefetch.start(data_dir, Path(sys.prefix), Path(sys.base_prefix), ROOT)
+    prefetch.start(data_dir, Path(sys.prefix), Path(sys.base_prefix), ROOT / "assistant")
     corpus = Path(args.corpus)
     blocked = [corpus.resolve(), Path(assistant.settings.store.data_dir).resolve(), ROOT]
     if args.upload_dir:
@@ -560,8 +560,9 @@ def main(argv: list[str] | None = None) -> int:
                 # the first worker loads models and indexes while this process builds the
                 # page (two cores at work); this process loads its own copy once the page is up
                 assistant.answer_in_workers(workers)
-                # a missing index or a server down stops us here; a file on disk is checked
-                # without importing Chroma, which this process would wait for
+                # a missing index or a server down stops us here (an embedded index by its
+                # file, without importing Chroma, which this process would wait for; any other
+                # fault of the index stops us at the warm-up below, once the page is up)
                 if not on_local_disk(assistant.settings):
                     assistant.store.generation()
             else:

@@ -116,6 +116,7 @@ class Assistant:
         self._pool = None  # answering worker processes (``answer_in_workers``)
         self._changed = None  # the index generation after this object's last change to it
         self._forked = None  # a process loading the reader for one question (``read_in_a_fork``)
+        self._parses_used = False  # the parser is loaded, the stored parses registered
 
     # --- components, built on first use ---
 
@@ -160,9 +161,12 @@ class Assistant:
         return folder.with_name(f"{folder.name}.{FILENAME}")
 
     def _use_parses(self) -> None:
+        """Load the parser and consult the index's stored parses (once)."""
         from assistant.nlp import use_store
 
-        use_store(self._parses_path())
+        if not self._parses_used:
+            use_store(self._parses_path())
+            self._parses_used = True
 
     def answer_backend(self, name: str):
         """The ``AnswerBackend`` called ``name``, built once (a local model loads on first use)."""
@@ -284,7 +288,11 @@ class Assistant:
                 generation = self.retriever.local.generation
             else:  # nothing loaded here yet: None, unless this object has changed the index
                 generation = self._changed
-            answer = pool.ask(generation, wait=lambda: self._retriever is None,
+
+            def loading() -> bool:  # nothing loaded here to answer with yet
+                return self._retriever is None or not self._parses_used
+
+            answer = pool.ask(generation, wait=loading,
                               question=question, history=history, as_of=as_of,
                               date_from=date_from, sources=sources, backend=name)  # fmt: skip
             if answer is not None:

@@ -15,16 +15,21 @@ read in this process instead; its errors are then reported as usual.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
 import signal
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from assistant.settings import ReaderSettings, Settings
 
+TRACE_ENV = "NEWSDESK_TRACE_ONESHOT"  # =1: say on stderr when the child read the question
 JOIN_TIMEOUT_S = 5.0  # wait this long for the child to exit after answering, then stop it
 ANSWER_TIMEOUT_S = 60.0  # it loads in ~1 s and reads in ~0.2 s: past this it is stuck, read here
+# (each wait: for the child to load, then for its answer)
 
 
 class _FocusWeights:
@@ -57,38 +62,33 @@ class _WordPieces:
         return self._encoder.token_ids(text)
 
 
-def _serve(conn, settings: Settings, parses: Path) -> None:
-    """The child: load the reader, then read the one question sent, if any."""
+def _serve(conn, ours, settings: Settings, parses: Path) -> None:
+    """The child: load the reader, say whether it could, then read the one question sent."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl+C is the parent's; it stops us
+    ours.close()  # the parent's end: with it closed here, the parent's exit ends our wait
     try:
-        from assistant.engine import concluded
-        from assistant.nlp import use_store
-        from assistant.reading import read
+        try:
+            from assistant.engine import concluded
+            from assistant.nlp import use_store
+            from assistant.reading import read
 
-        use_store(parses)  # loads spaCy
-        words = _WordPieces(settings.embedding.model)
-        loaded = True
-    except Exception:  # the parent, reading itself, reports what is wrong
-        loaded = False
-    try:
-        request = conn.recv()
-    except (EOFError, OSError):  # the parent ended or answered without us
-        return
-    if not loaded:
-        conn.send(None)
-        return
-    retrieved, reader, table = request
-    weights = _FocusWeights(table, reader.idf_prior_docs)
+            use_store(parses)  # loads spaCy
+            words = _WordPieces(settings.embedding.model)
+        except Exception:  # the parent, reading itself, reports what is wrong
+            conn.send(False)
+            return
+        conn.send(True)
+        retrieved, reader, table = conn.recv()
+        weights = _FocusWeights(table, reader.idf_prior_docs)
 
-    def reading():
-        return read(retrieved.resolved, retrieved.passages, retrieved.query_vector, weights,
-                    words, reader)  # fmt: skip
+        def reading():
+            return read(retrieved.resolved, retrieved.passages, retrieved.query_vector,
+                        weights, words, reader)  # fmt: skip
 
-    try:
-        answer = concluded(retrieved, reading)
-    except Exception:
-        answer = None
-    conn.send(answer)
+        conn.send(concluded(retrieved, reading))
+    except Exception:  # noqa: BLE001 (gone parent, a missing weight, anything: read there)
+        with contextlib.suppress(Exception):
+            conn.send(None)
 
 
 class ForkedReader:
@@ -101,7 +101,8 @@ class ForkedReader:
     def __init__(self, settings: Settings, parses: Path) -> None:
         context = multiprocessing.get_context("fork")  # shares what is loaded; nothing is yet
         self._conn, child = context.Pipe()
-        self._process = context.Process(target=_serve, args=(child, settings, parses),
+        self._process = context.Process(target=_serve, args=(child, self._conn, settings,
+                                                             parses),
                                         name="newsdesk-reader", daemon=True)  # fmt: skip
         self._process.start()
         child.close()
@@ -112,6 +113,9 @@ class ForkedReader:
         """The answer to ``retrieved`` (``engine.Retrieved``) read in the child, or None when
         it could not be: then read it here. ``focus_idf``: ``Assistant._focus_idf``."""
         try:
+            # loaded? (asked first: a child stuck loading would not take what is sent next)
+            if not self._conn.poll(ANSWER_TIMEOUT_S) or not self._conn.recv():
+                return None
             # the search filters stay here: unpickling them would import llama-index there
             self._conn.send((replace(retrieved, filters=None), reader, focus_idf))
             if not self._conn.poll(ANSWER_TIMEOUT_S):
@@ -120,6 +124,8 @@ class ForkedReader:
         except (EOFError, OSError):
             return None
         self._answered = answer is not None
+        if self._answered and os.environ.get(TRACE_ENV) == "1":
+            print("trace: read in a forked process", file=sys.stderr, flush=True)
         return answer
 
     def close(self) -> None:

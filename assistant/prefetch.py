@@ -8,12 +8,14 @@ everything (``Recorder``); the next start reads them in that order from a backgr
 time, so that the start's own reads never wait behind the whole list (some 230 MB on the
 benchmark index), as they could if the kernel were asked for every file at once.
 
-Only files under the app's own folders are read (the interpreter's, the project's, the index
-folder). A list that is missing, stale or unreadable changes nothing but the speed.
+Only files under the app's own folders are read (the interpreter's, the project's code, the
+index folder), each at most 256 MB. A list that is missing, stale or unreadable changes nothing
+but the speed.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import stat
 import sys
@@ -22,8 +24,12 @@ from pathlib import Path
 
 FILENAME = "startup-files.txt"
 CHUNK_BYTES = 2**20  # read at a time: small enough that the start's own reads get in between
-MAX_FILE_BYTES = 256 * 2**20  # bigger files (Chroma's database) are read in part: ahead whole
-# they would keep the disk busy with pages nobody asked for
+MAX_FILE_BYTES = 256 * 2**20  # bigger files (Chroma's database) are read only in part by a
+# start: read whole, they would keep the disk busy with pages nobody asked for
+MAX_TOTAL_BYTES = 2**30  # a start here reads ~230 MB; a list naming more is not this app's
+MAX_FILES = 50_000  # lines of a list read (a start here records ~3,800)
+MAX_LIST_BYTES = 8 * 2**20  # a longer list is not one this app wrote (~400 KB here)
+THREAD_NAME = "newsdesk-prefetch"
 
 
 class Recorder:
@@ -36,7 +42,12 @@ class Recorder:
         sys.addaudithook(self._hook)  # for the life of the process: a no-op after ``save``
 
     def _hook(self, event: str, args: tuple) -> None:
-        if self._recording and event == "open" and isinstance(args[0], (str, bytes, Path)):
+        if (
+            self._recording
+            and event == "open"
+            and isinstance(args[0], (str, bytes, Path))
+            and threading.current_thread().name != THREAD_NAME  # not the reading ahead itself
+        ):
             self._paths.setdefault(os.fsdecode(args[0]))
 
     def save(self, folder: Path, *also: Path) -> int:
@@ -53,9 +64,10 @@ class Recorder:
         for path in paths:
             try:
                 size = os.stat(path).st_size
-            except OSError:
+            except (OSError, ValueError):
                 continue
-            if os.path.isabs(path) and 0 < size <= MAX_FILE_BYTES and os.path.isfile(path):
+            if os.path.isabs(path) and "\n" not in path and 0 < size <= MAX_FILE_BYTES \
+                    and os.path.isfile(path):  # fmt: skip
                 keep.append(path)
         target = Path(folder) / FILENAME
         temporary = target.with_name(f".{FILENAME}.{os.getpid()}")
@@ -112,27 +124,39 @@ def _mapped_files() -> list[str]:
 
 def read_ahead(listing: Path, roots: list[Path]) -> int:
     """Read the files ``listing`` names, in its order, one read at a time (so the start's own
-    reads are served in between; the page cache keeps what is read); only files under
-    ``roots``. How many files were read."""
+    reads are served in between; the page cache keeps what is read); only regular files under
+    ``roots``, each at most ``MAX_FILE_BYTES``, ``MAX_TOTAL_BYTES`` in all. How many files
+    were read."""
     try:
-        paths = Path(listing).read_text(encoding="utf-8", errors="surrogateescape").splitlines()
+        if os.stat(listing).st_size > MAX_LIST_BYTES:
+            return 0
+        with open(listing, encoding="utf-8", errors="surrogateescape") as f:
+            paths = dict.fromkeys(line.rstrip("\n") for line in itertools.islice(f, MAX_FILES))
     except OSError:
         return 0
     allowed = tuple(os.path.join(os.path.realpath(r), "") for r in roots)
     buffer = bytearray(CHUNK_BYTES)
-    count = 0
+    count = total = 0
     for path in paths:
         try:
-            if not os.path.realpath(path).startswith(allowed):
+            real = os.path.realpath(path)
+            if not real.startswith(allowed):
                 continue
-            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO named here cannot block us
+            # the resolved path, not followed if it changed into a link since; a FIFO named
+            # here cannot block us
+            fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
         except (OSError, ValueError):  # gone since, or not a path
             continue
         try:
-            if stat.S_ISREG(os.fstat(fd).st_mode):
-                while os.readv(fd, [buffer]) == CHUNK_BYTES:
-                    pass
-                count += 1
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
+                continue
+            total += info.st_size
+            if total > MAX_TOTAL_BYTES:
+                break
+            while os.readv(fd, [buffer]) == CHUNK_BYTES:
+                pass
+            count += 1
         except OSError:
             pass
         finally:
@@ -146,5 +170,4 @@ def start(folder: Path, *roots: Path) -> None:
     listing = Path(folder) / FILENAME
     if listing.is_file():
         threading.Thread(target=read_ahead, args=(listing, [folder, *roots]),
-                         name="newsdesk-prefetch",
-                         daemon=True).start()  # fmt: skip
+                         name=THREAD_NAME, daemon=True).start()  # fmt: skip

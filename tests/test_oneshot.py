@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from assistant.oneshot import TRACE_ENV
 from tests.conftest import ROOT
 
 # (question, earlier turns): a name, a follow-up that borrows words from the turn before, a
@@ -55,7 +56,7 @@ def test_a_word_the_child_has_no_weight_for_is_read_here(seed_assistant, embed_m
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), TRACE_ENV: "1"}
     return subprocess.run([sys.executable, "-m", "assistant", "ask", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)  # fmt: skip
 
@@ -80,6 +81,7 @@ def test_the_one_shot_command_answers_through_its_forked_reader(seed_assistant):
     done = _cli(question, "--no-app", "--json", "--data-dir", data)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == seed_assistant.ask(question).to_dict()
+    assert "trace: read in a forked process" in done.stderr  # a cold child, not the fallback
     assert "Traceback" not in done.stderr
 
 
