@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.gold import load_gold
+from eval.load import stop_process
 from eval.runner import RUNS_DIR, code_version
 from eval.scoring import percentile
 
@@ -175,14 +176,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _stop(proc) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
 def _start_app(data_dir: Path, corpus: Path, question: str, env: dict[str, str], log):
     """Start the app; return it, a client, its address and the seconds from start to its first
     answer."""
@@ -207,7 +200,7 @@ def _start_app(data_dir: Path, corpus: Path, question: str, env: dict[str, str],
                 time.sleep(0.1)
         client.predict(question, "", "", [], api_name="/chat")
     except BaseException:
-        _stop(proc)
+        stop_process(proc)
         raise
     return proc, client, url, time.perf_counter() - started
 
@@ -239,7 +232,7 @@ def _first_start(data_dir: Path, question: str, work: Path) -> float:
             while not (data_dir / FILENAME).exists() and time.perf_counter() - started < 60:
                 time.sleep(0.2)
         finally:
-            _stop(proc)
+            stop_process(proc)
     return seconds
 
 
@@ -260,7 +253,7 @@ def _app_figures(data_dir: Path, questions, sessions: int, seconds: float, gold_
     figures: dict[str, Any] = {}
     question = questions[0].question
     proc, _, _, figures["ready_s"] = _start_app(data_dir, corpus, question, env, log)
-    _stop(proc)
+    stop_process(proc)
     proc, client, url, figures["ready_again_s"] = _start_app(data_dir, corpus, question, env, log)
     try:
         article = work / "upload-bench.md"
@@ -304,7 +297,7 @@ def _app_figures(data_dir: Path, questions, sessions: int, seconds: float, gold_
             "p95_s": percentile(ok, 95) if ok else None,
         }  # fmt: skip
     finally:
-        _stop(proc)
+        stop_process(proc)
         log.close()
     return figures
 

@@ -220,6 +220,15 @@ def _free_port() -> int:
 
 
 @contextmanager
+def stop_process(proc: subprocess.Popen, timeout_s: float = 30.0) -> None:
+    """Ask ``proc`` to stop (SIGTERM); kill it if it has not within ``timeout_s``."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def started_app(corpus: str | Path):
     """The app on a free loopback port over ``corpus`` with a throw-away index; yields URL."""
     with tempfile.TemporaryDirectory(prefix="newsdesk-load-") as tmp:
@@ -248,9 +257,5 @@ def started_app(corpus: str | Path):
             print(f"app started at {url}", file=sys.stderr)
             yield url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_process(proc)
             log.close()

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from eval.load import stop_process
+
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "corpus" / "000_62dedea8b5f1f4e6.txt"
 SECRET_CODE = f"7741-{secrets.token_hex(4)}"  # unique per run: no other run's files can match
@@ -131,11 +133,7 @@ def running_app(base: Path, corpus: Path, *extra: str):
                 time.sleep(0.5)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
 
 
 @contextmanager

@@ -14,6 +14,7 @@ import urllib.request
 
 import pytest
 
+from eval.load import stop_process
 from tests.conftest import ROOT, free_port
 from tests.test_engine import HAIFA_SENTENCE
 
@@ -149,11 +150,7 @@ def llm_server(model_path):
             time.sleep(0.5)
         yield f"{url}/v1", proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
 
 
 def test_openai_backend_against_a_real_server_then_with_it_stopped(llm_server, seed_assistant,
