@@ -374,14 +374,14 @@ class Assistant:
                 self._forked = ForkedReader(self.settings, self._parses_path())
 
     def _focus_idf(self, retrieved: Retrieved, reader: ReaderSettings) -> dict[str, float]:
-        """The weight of each word the reader may look up for this question (its own words and
-        those it borrows from earlier turns: ``matching.focus_of``), from this index."""
-        from assistant.text import content_words, stem
+        """The weight of each word the reader weighs for this question
+        (``matching.focus_words``), from this index."""
+        from assistant.matching import focus_words
 
         resolved = retrieved.resolved
-        words = [*content_words(resolved.question), *resolved.referents]
         local = self.retriever.local
-        return {stem(w): local.idf(stem(w), reader.idf_prior_docs) for w in words}
+        return {term: local.idf(term, reader.idf_prior_docs)
+                for term in focus_words(resolved.question, resolved.referents)}  # fmt: skip
 
     def _llm_writer(self, backend: str):
         """(the LLM backend, "") or (None, why not) when it cannot be set up."""

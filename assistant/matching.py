@@ -81,17 +81,24 @@ class Focus:
         return (1 - self.borrowed_share) * mine + self.borrowed_share * theirs
 
 
+def focus_words(text: str, extra: tuple[str, ...] = ()) -> dict[str, tuple[str, bool]]:
+    """stem -> (word, whether ``text`` has it rather than ``extra``): the words ``focus_of``
+    weighs, each once."""
+    seen: dict[str, tuple[str, bool]] = {}
+    for word in content_words(text):
+        seen.setdefault(stem(word), (word, True))
+    for word in extra:
+        seen.setdefault(stem(word), (word, False))
+    return seen
+
+
 def focus_of(text: str, idf, extra: tuple[str, ...] = (), extra_weight: float = 0.3,
              category: str = "") -> Focus:  # fmt: skip
     """Content words of ``text``, each once, weighted by ``idf(stem)``; words of ``extra``
     (what a follow-up refers to) make up ``extra_weight`` of its coverage. The ``category``
     noun ("which *newspaper*") counts for matching but not as the question's own topic:
     texts seldom name the category of what they report."""
-    seen: dict[str, tuple[str, bool]] = {}
-    for word in content_words(text):
-        seen.setdefault(stem(word), (word, True))
-    for word in extra:
-        seen.setdefault(stem(word), (word, False))
+    seen = focus_words(text, extra)
     stems_ = list(seen)
     weights = np.array([idf(s) for s in stems_], dtype=np.float64)
     is_category = np.array([bool(category) and s == stem(category) for s in stems_], dtype=bool)
