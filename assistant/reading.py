@@ -106,7 +106,8 @@ class Phrase:
 # What a phrase's score weighs: each name has a ``w_<name>`` reader setting.
 PHRASE_FEATURES = (
     "support", "binding", "fit", "votes", "headline", "modifier", "subject", "overlap", "first",
-    "names_head", "common_noun", "proper_noun", "quoted", "bare_number", "slot", "verb",
+    "names_head", "names_place", "common_noun", "proper_noun", "quoted", "bare_number", "slot",
+    "verb",
 )  # fmt: skip
 
 
@@ -415,6 +416,8 @@ def _phrases(frame: Frame, top: list[Sentence], docs, matcher: Matcher, cfg: Rea
         phrase.binding, phrase.features["names_head"] = _binding(
             span, doc, scores, matcher.focus, frame, cfg
         )
+        place = frame.kind == "place"  # a place noun given a name: the place is identified
+        phrase.features["names_place"] = phrase.features["names_head"] if place else 0.0
         phrase.features["slot"] = _fills_slot(span, scores, matcher.focus, frame)
         phrase.features["verb"] = has_verb
         if headline:  # credit as the headline ties the phrase to the question's focus
@@ -463,6 +466,7 @@ def _keep_best(features: dict[str, float], other: dict[str, float]) -> None:
     its slot and verb stay those of its best occurrence (merged, a name repeated across the
     evidence would collect them from sentences about other things)."""
     features["names_head"] = max(features["names_head"], other["names_head"])
+    features["names_place"] = max(features["names_place"], other["names_place"])
 
 
 _PUBLISHER = re.compile(r"\s+[-|–—]\s+[A-Z][\w.&' ]{0,30}$")

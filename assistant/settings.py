@@ -212,7 +212,15 @@ class ReaderSettings(_Group):
     w_names_head: float = Field(
         0.0,
         description="The phrase surely names the noun the question asks for ('the port "
-        "of Haifa'; sweep: 0 over 0.2/0.4, which gave seed 0.703 but dev 0.516).",
+        "of Haifa'; sweep: 0 over 0.1-0.3: for groups, a description in apposition names "
+        "the wrong one; 0.3 loses a dev question; see w_names_place).",
+    )
+    w_names_place: float = Field(
+        0.2,
+        description="As w_names_head, for an asked place ('the port of Haifa', 'the "
+        "Jordanian-Syrian border'): a place noun given a name identifies the place (sweep: "
+        "0.15 and 0.2 gain 2 seed and 1 held-out question, dev equal; 0.1 changes nothing; "
+        "0.25 loses a dev one, a list in apposition to 'six states').",
     )
     w_subject: float = Field(0.0, description="The phrase is the subject of its clause.")
     w_slot: float = Field(

@@ -396,6 +396,30 @@ def test_a_noun_with_its_name_after_it_is_named_by_that_name(seed_assistant):
     assert names.get("mediterranean commercial port", 0.0) == 0.0
 
 
+@pytest.mark.parametrize(
+    ("question", "place"),
+    [("Which port did the Islamic Resistance in Iraq say it attacked with a drone?", "haifa"),
+     ("Near which border did the attack on the US soldiers happen?", "jordanian syrian border")],
+)  # fmt: skip
+def test_a_place_named_as_the_asked_place_beats_a_frequent_name(seed_assistant, question, place):
+    """ "the port of Haifa", "the Jordanian-Syrian border": the sentence names the asked place,
+    which outweighs "Jordan", named all over the article and in its headline."""
+    from assistant.reading import normal
+
+    reading = seed_assistant.read(seed_assistant.prepare(question, None, None))
+    assert normal(reading.phrases[0].text) == place
+    assert reading.phrases[0].features["names_place"] == 1.0
+
+
+def test_only_an_asked_place_counts_as_named_place(seed_assistant):
+    """ "Which group ...": "The True Promise Corps, a small group within the network" names a
+    group, but a description in apposition often names the wrong one: no place credit."""
+    question = "Which group announced it was suspending attacks against US targets?"
+    reading = seed_assistant.read(seed_assistant.prepare(question, None, None))
+    assert any(p.features["names_head"] for p in reading.phrases)
+    assert not any(p.features["names_place"] for p in reading.phrases)
+
+
 def test_a_headline_name_qualifying_a_noun_gets_part_of_the_headline_credit(seed_assistant):
     """ "... after deadly Jordan strike": a name that only qualifies the headline's noun says
     less about what the headline is about than one that is its subject or object."""
