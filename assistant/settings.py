@@ -212,11 +212,13 @@ class ReaderSettings(_Group):
     w_names_head: float = Field(
         0.0,
         description="The phrase surely names the noun the question asks for ('the port "
-        "of Haifa'; sweep: 0 over 0.1-0.3: for groups, a description in apposition names "
-        "the wrong one; 0.3 loses a dev question; see w_names_place).",
+        "of Haifa'; sweep before w_names_place: 0.1 loses a seed question; 0.2 gains two "
+        "places but loses two groups, named wrongly by a description in apposition; 0.3 "
+        "loses a dev question too).",
     )
     w_names_place: float = Field(
         0.2,
+        ge=0,
         description="As w_names_head, for an asked place ('the port of Haifa', 'the "
         "Jordanian-Syrian border'): a place noun given a name identifies the place (sweep: "
         "0.15 and 0.2 gain 2 seed and 1 held-out question, dev equal; 0.1 changes nothing; "

@@ -406,9 +406,12 @@ def test_a_place_named_as_the_asked_place_beats_a_frequent_name(seed_assistant, 
     which outweighs "Jordan", named all over the article and in its headline."""
     from assistant.reading import normal
 
-    reading = seed_assistant.read(seed_assistant.prepare(question, None, None))
-    assert normal(reading.phrases[0].text) == place
+    prepared = seed_assistant.prepare(question, None, None)
+    reading = seed_assistant.read(prepared)
+    assert normal(reading.short_answer) == place
     assert reading.phrases[0].features["names_place"] == 1.0
+    cfg = seed_assistant.settings.reader.model_copy(update={"w_names_place": 0.0})
+    assert normal(seed_assistant.read(prepared, cfg).short_answer) == "jordan"  # without it
 
 
 def test_only_an_asked_place_counts_as_named_place(seed_assistant):
