@@ -1,4 +1,4 @@
-"""``python -m eval run|bench|load``: thin shell over eval.runner, eval.bench and eval.load."""
+"""``python -m eval run|sweep|fit|bench|load|memory``: a thin shell over the eval modules."""
 
 from __future__ import annotations
 
@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--scale", type=int, default=10, help="size of the large index, x corpus")
     bench.add_argument("--sessions", type=int, default=20, help="concurrent chat sessions")
     bench.add_argument("--seconds", type=float, default=60, help="how long they chat")
+    memory = sub.add_parser("memory", help="how long memory freed by others takes to touch")
+    memory.add_argument("--gib", type=float, default=1.0, help="memory touched, GiB")
+    memory.add_argument("--freed-gib", type=float, default=4.0, help="freed before, GiB")
     load = sub.add_parser("load", help="concurrent chat sessions against the app")
     load.add_argument("--url", help="a running app (default: start one on the seed corpus)")
     load.add_argument("--sessions", type=int, default=20, help="concurrent sessions")
@@ -71,6 +74,12 @@ def main(argv: list[str] | None = None) -> int:
         with nullcontext(args.url) if args.url else started_app(args.corpus) as url:
             report = run_load(url, args.sessions, args.seconds, args.gold, args.seed)
         print(report.summary())
+        return 0
+
+    if args.command == "memory":
+        from eval.memory import probe
+
+        print(probe(args.gib, args.freed_gib))
         return 0
 
     from assistant.errors import AssistantError

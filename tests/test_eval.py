@@ -184,3 +184,12 @@ def test_load_generator_reports_a_missing_app_once_per_session():
     assert all(c.error.startswith("ConnectionRefusedError") for c in report.calls)
     report = run_load("https://127.0.0.1:1/", sessions=1, seconds=1, gold_path=gold)
     assert len(report.calls) == 1 and "plain http://" in report.calls[0].error
+
+
+def test_memory_probe_times_touching_memory_after_another_process_freed_some():
+    from eval.memory import probe
+
+    line = probe(gib=0.01, freed_gib=0.02, wait_s=0)
+    seconds = [float(w) for w in line.replace(",", " ").split() if w.replace(".", "").isdigit()]
+    assert line.startswith("touching 0.01 GiB:") and len(seconds) == 5  # 0.01, s, s, 0.02, 0
+    assert all(s >= 0 for s in seconds)
