@@ -219,7 +219,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@contextmanager
 def stop_process(proc: subprocess.Popen, timeout_s: float = 30.0) -> None:
     """Ask ``proc`` to stop (SIGTERM); kill it if it has not within ``timeout_s``."""
     proc.terminate()
@@ -229,6 +228,7 @@ def stop_process(proc: subprocess.Popen, timeout_s: float = 30.0) -> None:
         proc.kill()
 
 
+@contextmanager
 def started_app(corpus: str | Path):
     """The app on a free loopback port over ``corpus`` with a throw-away index; yields URL."""
     with tempfile.TemporaryDirectory(prefix="newsdesk-load-") as tmp:

@@ -193,3 +193,41 @@ def test_memory_probe_times_touching_memory_after_another_process_freed_some():
     seconds = [float(w) for w in line.replace(",", " ").split() if w.replace(".", "").isdigit()]
     assert line.startswith("touching 0.01 GiB:") and len(seconds) == 5  # 0.01, s, s, 0.02, 0
     assert all(s >= 0 for s in seconds)
+
+
+def test_stop_process_stops_and_kills_what_ignores_the_request():
+    import subprocess
+    import sys
+
+    from eval.load import stop_process
+
+    polite = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    stop_process(polite)
+    assert polite.returncode == -15  # SIGTERM
+    stubborn = subprocess.Popen([sys.executable, "-c", "import signal, sys, time; "
+                                 "signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                                 "print('ready', flush=True); time.sleep(60)"],
+                                stdout=subprocess.PIPE)  # fmt: skip
+    stubborn.stdout.readline()  # its handler is set
+    stop_process(stubborn, timeout_s=0.5)
+    stubborn.wait(timeout=5)
+    assert stubborn.returncode == -9  # SIGKILL
+    stubborn.stdout.close()
+
+
+@pytest.mark.slow
+def test_load_command_starts_its_own_app_and_stops_it():
+    """``python -m eval load`` with no ``--url``: an app on the seed corpus, asked, then gone."""
+    import re
+    import socket
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "eval", "load", "--sessions", "1",
+                           "--seconds", "1"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert re.search(r"(\d+) questions, \1 answered, 0 errors", done.stdout), done.stdout[-1000:]
+    port = int(re.search(r"app started at http://127\.0\.0\.1:(\d+)/", done.stderr)[1])
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0  # the app it started is gone
