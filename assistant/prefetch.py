@@ -5,7 +5,7 @@ After the machine drops its file cache (a reboot, memory pressure), the app's st
 them. The app records those files, in the order it first opened them, once it has loaded
 everything (``Recorder``); the next start reads them in that order from a background thread
 (``start``), one read at a time, a step ahead of the imports that need them. One read at a
-time, so that the start's own reads never wait behind the whole list (some 230 MB on the
+time, so that the start's own reads never wait behind the whole list (some 750 MB on the
 benchmark index), as they could if the kernel were asked for every file at once.
 
 Only files under the app's own folders are read (the interpreter's, the project's code, the
@@ -26,7 +26,7 @@ FILENAME = "startup-files.txt"
 CHUNK_BYTES = 2**20  # read at a time: small enough that the start's own reads get in between
 MAX_FILE_BYTES = 256 * 2**20  # bigger files (Chroma's database) are read only in part by a
 # start: read whole, they would keep the disk busy with pages nobody asked for
-MAX_TOTAL_BYTES = 2**30  # a start here reads ~230 MB; a list naming more is not this app's
+MAX_TOTAL_BYTES = 2**30  # a start here reads ~730 MB; a list naming more is not this app's
 MAX_FILES = 50_000  # lines of a list read (a start here records ~3,800)
 MAX_LIST_BYTES = 8 * 2**20  # a longer list is not one this app wrote (~400 KB here)
 THREAD_NAME = "newsdesk-prefetch"
