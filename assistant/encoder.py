@@ -60,7 +60,6 @@ class QueryEncoder:
     """Mean-pooled, normalised BERT embeddings computed with NumPy."""
 
     def __init__(self, folder: str | Path) -> None:
-        from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
         folder = Path(folder)
@@ -69,7 +68,7 @@ class QueryEncoder:
         self.layers = int(config["num_hidden_layers"])
         self.eps = float(config.get("layer_norm_eps", 1e-12))
         self.max_tokens = _max_tokens(folder)
-        weights = load_file(str(folder / "model.safetensors"))
+        weights = mapped_weights(folder / "model.safetensors")
         self.w = {k.removeprefix("bert."): v for k, v in weights.items()}
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(self.max_tokens)
@@ -91,7 +90,7 @@ class QueryEncoder:
             and pooling.get("pooling_mode_mean_tokens", False)
             and not any(v for k, v in pooling.items() if k.startswith("pooling_mode_") and
                         k != "pooling_mode_mean_tokens" and v is True)
-            and (folder / "model.safetensors").exists()
+            and _numpy_dtypes(folder / "model.safetensors")
             and (folder / "tokenizer.json").exists()
         )  # fmt: skip
 
@@ -205,6 +204,50 @@ def serve_on_one_blas_thread() -> None:
         controller = ThreadpoolController()  # a fresh look: SciPy brings its own OpenBLAS
         _limiter, _for_good = controller, True  # before the limit: see one_blas_thread
         _serving = controller.limit(limits=1, user_api="blas")
+
+
+# safetensors dtype names and their NumPy types (BF16 has none: such models take the torch path)
+_DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64,
+           "I32": np.int32, "I16": np.int16, "I8": np.int8, "U8": np.uint8,
+           "BOOL": np.bool_}  # fmt: skip
+
+
+def _tensors(f) -> tuple[int, dict]:
+    """Where the data of an open safetensors file starts, and each tensor's entry."""
+    size = int.from_bytes(f.read(8), "little")
+    header = json.loads(f.read(size))
+    header.pop("__metadata__", None)
+    return 8 + size, header
+
+
+def _numpy_dtypes(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return all(t["dtype"] in _DTYPES for t in _tensors(f)[1].values())
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+
+
+def mapped_weights(path: Path) -> dict[str, np.ndarray]:
+    """The tensors of a safetensors file as read-only arrays over a memory map of it.
+
+    Copied into the process (``safetensors.numpy.load_file``), MiniLM's weights take ~90 MB of
+    each process's own memory: the app's, each worker's, a one-shot command's and its forked
+    reader's. Mapped, they all share the file's pages in the page cache, and a process that
+    starts touches no new memory for them. New memory is slow to come by on this kind of
+    machine once other processes have freed theirs (``python -m eval memory``)."""
+    import mmap
+
+    with open(path, "rb") as f:
+        start, header = _tensors(f)
+        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)  # stays open while used
+    weights = {}
+    for name, t in header.items():
+        dtype = np.dtype(_DTYPES[t["dtype"]])  # KeyError: see _numpy_dtypes
+        begin, end = t["data_offsets"]
+        weights[name] = np.frombuffer(mapped, dtype, (end - begin) // dtype.itemsize,
+                                      start + begin).reshape(t["shape"])  # fmt: skip
+    return weights
 
 
 def _max_tokens(folder: Path) -> int:

@@ -66,3 +66,34 @@ def test_a_small_ingest_needs_no_torch(tmp_path):
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          cwd=ROOT, timeout=300, check=True).stdout.split("\n")  # fmt: skip
     assert out[0].startswith("1 added") and out[1] == "False", out
+
+
+def test_mapped_weights_are_the_files_tensors_shared_not_copied(tmp_path):
+    """``mapped_weights`` gives what safetensors' own loader gives, as read-only views of one
+    memory map (so processes share the pages); a file with a dtype NumPy lacks is refused."""
+    import mmap
+
+    from safetensors.numpy import load_file, save_file
+
+    from assistant.encoder import _numpy_dtypes, mapped_weights
+
+    tensors = {"a.weight": np.arange(12, dtype=np.float32).reshape(3, 4) / 7,
+               "b.ids": np.array([[5, -2]], dtype=np.int64),
+               "c.half": np.ones((2, 3), dtype=np.float16)}  # fmt: skip
+    path = tmp_path / "model.safetensors"
+    save_file(tensors, str(path), metadata={"format": "np"})
+    mapped, copied = mapped_weights(path), load_file(str(path))
+    assert mapped.keys() == copied.keys()
+    for name, array in mapped.items():
+        assert array.dtype == copied[name].dtype and np.array_equal(array, copied[name]), name
+        base = array
+        while isinstance(base, np.ndarray):
+            base = base.base
+        base = base.obj if isinstance(base, memoryview) else base
+        assert not array.flags.writeable and isinstance(base, mmap.mmap), name
+
+    raw = path.read_bytes()  # the same file with a dtype NumPy has no type for
+    size = int.from_bytes(raw[:8], "little")
+    header = raw[8 : 8 + size].replace(b'"F16"', b'"BF16"')
+    path.write_bytes(len(header).to_bytes(8, "little") + header + raw[8 + size :])
+    assert not _numpy_dtypes(path)  # so QueryEncoder.supports says no: torch encodes
