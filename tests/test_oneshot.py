@@ -57,6 +57,7 @@ def test_a_word_the_child_has_no_weight_for_is_read_here(seed_assistant, embed_m
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT), TRACE_ENV: "1"}
+    env.pop("PYTHONUNBUFFERED", None)  # buffered, as usual: the output outlives os._exit
     return subprocess.run([sys.executable, "-m", "assistant", "ask", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)  # fmt: skip
 
