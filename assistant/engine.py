@@ -157,7 +157,7 @@ class Assistant:
         from assistant.localindex import local_folder
         from assistant.parses import FILENAME
 
-        folder = local_folder(self.settings)  # beside it: saving the mirror replaces the folder
+        folder = local_folder(self.settings)  # beside it: a save drops files it does not name
         return folder.with_name(f"{folder.name}.{FILENAME}")
 
     def _use_parses(self) -> None:

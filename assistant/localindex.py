@@ -8,19 +8,23 @@ sparse docs x terms matrix of term counts) instead of rebuilding everything; rem
 are masked out until segments are merged. BM25 uses the global document frequencies and
 lengths, so a segment's scores compare with any other's. The mirror records the store's
 generation; ``sync_local_index`` repairs a stale or missing mirror from the stored chunks.
+
+On disk each segment keeps its own files, named once and never rewritten: a save writes the
+segments that are new since the last one, the live-document masks and ``meta.json``, which
+names the files of the copy (replaced atomically). So an upload into a large index writes
+kilobytes, not the whole mirror. When segments exceed ``MAX_SEGMENTS`` the smallest are
+merged, so an upload does not merge the whole index either.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
-import shutil
 import threading
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,9 +35,11 @@ from assistant.text import index_terms
 if TYPE_CHECKING:
     from assistant.settings import Settings
 
-FORMAT = 2  # 2: chunk vectors
+FORMAT = 3  # 2: chunk vectors; 3: segment files named in meta.json, saved once (2 loads)
 MAX_SEGMENTS = 12  # merge beyond this many segments: each costs a little per query
 MAX_DEAD_SHARE = 0.25  # merge when this share of documents was removed
+STALE_FILE_S = 60.0  # delete files no saved copy names once this old (a save may be writing)
+LOAD_ATTEMPTS = 3  # a save can replace the copy mid-load: read meta.json again, this often
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,12 @@ class _Segment:
     matrix: object  # scipy.sparse.csc_matrix, documents x terms, term counts
     vectors: np.ndarray  # documents x dimensions, float32 unit vectors
     alive: np.ndarray  # False once the document's article is removed
+    name: str = ""  # its files' name stem once saved (format 3), "" before
+    rows: dict = field(default_factory=dict, repr=False)  # chunk id -> row
+
+    def __post_init__(self) -> None:
+        if not self.rows:
+            self.rows = {cid: row for row, cid in enumerate(self.ids)}
 
 
 @dataclass(frozen=True)
@@ -76,7 +88,6 @@ class LocalIndex:
         self.generation = ""  # the store generation this index reflects
         self.hashes: dict[str, str] = {}  # content hash of each indexed article
         self._stats = _Stats((), np.zeros(0, np.int64), 0, 0.0)
-        self._where: dict[str, tuple[_Segment, int]] = {}
         self._lock = threading.Lock()
 
     # --- reading ---
@@ -154,11 +165,11 @@ class LocalIndex:
 
     def chunk_meta(self, chunk_id: str) -> tuple[int, str] | None:
         """(published_ts, source) of a live chunk, or None."""
-        found = self._where.get(chunk_id)
-        if found is None:
-            return None
-        seg, row = found
-        return (int(seg.ts[row]), str(seg.sources[row])) if seg.alive[row] else None
+        for seg in self._stats.segments:
+            row = seg.rows.get(chunk_id)
+            if row is not None and seg.alive[row]:
+                return int(seg.ts[row]), str(seg.sources[row])
+        return None
 
     def _score(self, seg: _Segment, term_ids, idf, mean_length: float) -> np.ndarray | None:
         matrix = seg.matrix
@@ -243,8 +254,13 @@ class LocalIndex:
         """Swap in new segments and statistics at once (readers see old or new, never a mix)."""
         total = sum(int(s.alive.sum()) for s in segments)
         dead = sum(len(s.alive) for s in segments) - total
-        if segments and (len(segments) > MAX_SEGMENTS or dead > MAX_DEAD_SHARE * (total + dead)):
+        if segments and dead > MAX_DEAD_SHARE * (total + dead):
             segments = [_merge(segments, len(self.vocab))]
+        elif len(segments) > MAX_SEGMENTS:  # the smallest together: the fewest rows rewritten
+            order = sorted(range(len(segments)), key=lambda i: int(segments[i].alive.sum()))
+            small = set(order[: len(segments) - MAX_SEGMENTS + 1])
+            merged = _merge([segments[i] for i in sorted(small)], len(self.vocab))
+            segments = [s for i, s in enumerate(segments) if i not in small] + [merged]
         df = np.zeros(len(self.vocab), np.int64)
         length = 0.0
         for seg in segments:
@@ -253,72 +269,116 @@ class LocalIndex:
             df[: len(counts)] += counts
             length += float(seg.lengths[seg.alive].sum())
         self._stats = _Stats(tuple(segments), df, total, length / total if total else 0.0)
-        self._where = {cid: (seg, row) for seg in segments for row, cid in enumerate(seg.ids)}
 
     # --- persistence ---
 
     def save(self, folder: Path) -> None:
-        """Write the index to ``folder`` atomically (a new folder renamed into place)."""
-        from scipy import sparse
-
+        """Write the index to ``folder``: the files of segments it does not hold yet, the
+        live-document masks, then ``meta.json`` naming them (replaced atomically; concurrent
+        saves of whole copies: the last one stands). Files no copy names any more go."""
         folder = Path(folder)
-        tmp = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:8]}")
-        tmp.mkdir(parents=True)
+        folder.mkdir(parents=True, exist_ok=True)
         stats = self._stats
-        for n, seg in enumerate(stats.segments):
-            sparse.save_npz(tmp / f"seg{n}.npz", seg.matrix, compressed=False)  # fast saves
-            np.save(tmp / f"seg{n}-vectors.npy", seg.vectors)
-            np.savez(tmp / f"seg{n}-docs.npz", ids=seg.ids.astype(str),
-                     articles=seg.articles.astype(str), lengths=seg.lengths, ts=seg.ts,
-                     sources=seg.sources.astype(str), alive=seg.alive)  # fmt: skip
+        names = []
+        for seg in stats.segments:
+            if not seg.name or not all((folder / f).exists() for f in _segment_files(seg.name)):
+                _write_segment(folder, seg, seg.name or f"s{uuid.uuid4().hex[:16]}")
+            names.append(seg.name)
+        alive = f"alive-{uuid.uuid4().hex[:16]}.npz"
+        np.savez(folder / alive, **{seg.name: seg.alive for seg in stats.segments})
         meta = {"format": FORMAT, "generation": self.generation, "k1": self.k1, "b": self.b,
-                "segments": len(stats.segments), "terms": list(self.vocab),
+                "segments": names, "alive": alive, "terms": list(self.vocab),
                 "hashes": self.hashes}  # fmt: skip
-        (tmp / "meta.json").write_text(json.dumps(meta))
-        old = folder.with_name(f".{folder.name}.old-{uuid.uuid4().hex[:8]}")
-        with contextlib.suppress(FileNotFoundError):  # (another process moved it just now)
-            os.replace(folder, old)
+        tmp = folder / f".meta-{uuid.uuid4().hex[:8]}.json"
+        tmp.write_text(json.dumps(meta))
         try:
-            os.replace(tmp, folder)
-        except OSError as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
-            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
-                with contextlib.suppress(OSError):
-                    os.replace(old, folder)  # the previous copy back in place
-                raise
-            # else another process saved it at the same moment: its copy stands (a load
-            # checks it against the store anyway)
-        shutil.rmtree(old, ignore_errors=True)
+            os.replace(tmp, folder / "meta.json")
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            raise
+        _drop_unnamed(folder, meta)
 
     @classmethod
     def load(cls, folder: Path, k1: float = 1.5, b: float = 0.75) -> LocalIndex | None:
         """The index saved in ``folder``; None when missing, unreadable or of another format."""
+        for _ in range(LOAD_ATTEMPTS):
+            try:
+                return cls._load(Path(folder), k1, b)
+            except FileNotFoundError:  # a save replaced the copy meanwhile: read it again
+                continue
+            except (OSError, ValueError, KeyError, TypeError):
+                return None
+        return None
+
+    @classmethod
+    def _load(cls, folder: Path, k1: float, b: float) -> LocalIndex | None:
         from scipy import sparse
 
-        folder = Path(folder)
-        try:
-            meta = json.loads((folder / "meta.json").read_text())
-            if meta.get("format") != FORMAT:
-                return None
-            index = cls(k1, b)
-            index.vocab = {t: i for i, t in enumerate(meta["terms"])}
-            index.generation = meta.get("generation", "")
-            index.hashes = dict(meta.get("hashes", {}))
-            segments = []
-            for n in range(int(meta["segments"])):
-                matrix = sparse.load_npz(folder / f"seg{n}.npz").tocsc()
-                with np.load(folder / f"seg{n}-docs.npz") as docs:
-                    segments.append(_Segment(
-                        ids=docs["ids"].astype(object), articles=docs["articles"].astype(object),
-                        lengths=docs["lengths"], ts=docs["ts"],
-                        sources=docs["sources"].astype(object), matrix=matrix,
-                        vectors=np.load(folder / f"seg{n}-vectors.npy", mmap_mode="r"),
-                        alive=docs["alive"].copy(),
-                    ))  # fmt: skip
-        except (OSError, ValueError, KeyError, TypeError):
+        meta = json.loads((folder / "meta.json").read_text())
+        if meta.get("format") not in (2, FORMAT):
             return None
+        index = cls(k1, b)
+        index.vocab = {t: i for i, t in enumerate(meta["terms"])}
+        index.generation = meta.get("generation", "")
+        index.hashes = dict(meta.get("hashes", {}))
+        if meta["format"] == 2:  # positional names, masks in the documents' files
+            names, masks = [f"seg{n}" for n in range(int(meta["segments"]))], None
+        else:
+            names = list(meta["segments"])
+            with np.load(folder / meta["alive"]) as saved:
+                masks = {name: saved[name] for name in names}
+        segments = []
+        for name in names:
+            with np.load(folder / f"{name}-docs.npz") as docs:
+                segments.append(_Segment(
+                    ids=docs["ids"].astype(object), articles=docs["articles"].astype(object),
+                    lengths=docs["lengths"], ts=docs["ts"],
+                    sources=docs["sources"].astype(object),
+                    matrix=sparse.load_npz(folder / f"{name}.npz").tocsc(),
+                    vectors=np.load(folder / f"{name}-vectors.npy", mmap_mode="r"),
+                    alive=(docs["alive"] if masks is None else masks[name]).copy(),
+                    name=name if masks is not None else "",  # format 2's are saved again
+                ))  # fmt: skip
         index._publish(segments)
         return index
+
+
+def _segment_files(name: str) -> tuple[str, str, str]:
+    return f"{name}.npz", f"{name}-docs.npz", f"{name}-vectors.npy"
+
+
+def _write_segment(folder: Path, seg: _Segment, name: str) -> None:
+    """A segment's files under ``name``, each written aside and renamed into place."""
+    from scipy import sparse
+
+    matrix, docs, vectors = (folder / f for f in _segment_files(name))
+    tag = uuid.uuid4().hex[:8]
+    parts = [(matrix, lambda f: sparse.save_npz(f, seg.matrix, compressed=False)),
+             (vectors, lambda f: np.save(f, seg.vectors)),
+             (docs, lambda f: np.savez(f, ids=seg.ids.astype(str),
+                                       articles=seg.articles.astype(str), lengths=seg.lengths,
+                                       ts=seg.ts, sources=seg.sources.astype(str)))]  # fmt: skip
+    for final, write in parts:
+        tmp = final.with_name(f".{tag}-{final.name}")
+        with open(tmp, "wb") as f:  # (a file object: NumPy would add its own suffix to a name)
+            write(f)
+        os.replace(tmp, final)
+    seg.name = name
+
+
+def _drop_unnamed(folder: Path, meta: dict) -> None:
+    """Delete the files of ``folder`` that the copy ``meta`` does not name, once they are
+    ``STALE_FILE_S`` old (younger ones may belong to a save still writing)."""
+    import time
+
+    keep = {"meta.json", meta["alive"]}
+    for name in meta["segments"]:
+        keep.update(_segment_files(name))
+    now = time.time()
+    for path in folder.iterdir():
+        with contextlib.suppress(OSError):
+            if path.name not in keep and now - path.stat().st_mtime > STALE_FILE_S:
+                path.unlink()
 
 
 def local_folder(settings: Settings) -> Path:

@@ -183,7 +183,12 @@ class Store:
 
     # --- articles (the manifest) ---
 
-    def article_records(self) -> dict[str, ArticleRecord]:
+    def article_records(self, ids: list[str] | None = None) -> dict[str, ArticleRecord]:
+        """Every article's record, or those of ``ids`` that are indexed (one lookup)."""
+        if ids is not None:
+            got = self.articles.get(ids=list(ids), include=["metadatas"]) if ids else None
+            return {a: _record(a, m) for a, m in zip(got["ids"], got["metadatas"],
+                                                     strict=True)} if got else {}  # fmt: skip
         records = {}
         for ids, metas, _ in self._pages(self.articles, ["metadatas"]):
             for article_id, meta in zip(ids, metas, strict=True):

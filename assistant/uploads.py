@@ -81,7 +81,7 @@ def read_upload(upload, upload_root: Path | None) -> bytes:
 def _foreign_ids(assistant, articles, origin: str) -> list[str]:
     """Ids among ``articles`` that already belong to an article of another file."""
     try:
-        records = assistant.store.article_records()
+        records = assistant.store.article_records([a.id for a in articles])
     except AssistantError:  # no index yet
         return []
     return [

@@ -202,3 +202,11 @@ def test_remove_of_an_unknown_id_is_a_clear_error(make_assistant, seed_corpus):
         assistant.remove("nope", seed_corpus)
     with pytest.raises(InvalidInput, match="article_id must be text"):
         assistant.remove(5)
+
+
+def test_article_records_of_some_ids_are_looked_up_alone(seed_assistant):
+    """Asked for ids, the store gives those indexed, with the same records as the full list."""
+    every = seed_assistant.store.article_records()
+    known = next(iter(every))
+    assert seed_assistant.store.article_records([known, "no-such-article"]) == {known: every[known]}
+    assert seed_assistant.store.article_records([]) == {}

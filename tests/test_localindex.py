@@ -1,5 +1,8 @@
 """The persistent, incremental local index (vectors and BM25) on its own."""
 
+import json
+from pathlib import Path
+
 import numpy as np
 
 from assistant.localindex import IndexedChunk, LocalIndex
@@ -121,9 +124,9 @@ def test_vectors_survive_save_load_and_merge(tmp_path):
 
 
 def test_a_save_meeting_another_process_save_leaves_one_whole_copy(tmp_path, monkeypatch):
-    """Another process (the app and its first worker repairing the same mirror) renames its
-    copy into place between our two renames: its copy stands, ours is dropped, nothing is
-    left half-written; any other failure is raised with the previous copy back in place."""
+    """Another process (the app and its first worker repairing the same mirror) saves its
+    copy just before ours is named in meta.json: ours stands whole, no temporary file is
+    left; a failure to name ours is raised with the previous copy still in place."""
     import os
 
     from assistant import localindex
@@ -137,29 +140,124 @@ def test_a_save_meeting_another_process_save_leaves_one_whole_copy(tmp_path, mon
     real_replace, raced = os.replace, []
 
     def racing_replace(src, dst):
-        if str(src).startswith(str(tmp_path / ".kw.")) and ".old-" not in str(src) and not raced:
+        if Path(dst).name == "meta.json" and not raced:
             raced.append(src)
-            theirs.save(folder)  # lands just before our copy
+            theirs.add([doc("c:0", "gamma delta")], {"c": "h3"})
+            theirs.save(folder)  # lands just before our copy is named
         return real_replace(src, dst)
 
     monkeypatch.setattr(localindex.os, "replace", racing_replace)
     ours.save(folder)
     monkeypatch.setattr(localindex.os, "replace", real_replace)
     loaded = LocalIndex.load(folder)
-    assert loaded is not None and loaded.hashes == {"b": "h2"}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["kw"]  # no temporary folder left
+    assert raced and loaded is not None and loaded.hashes == {"a": "h1"}
+    assert [h[0] for h in loaded.search("alpha", 5)] == ["a:0"]
+    assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]  # no temporary
 
     def failing_replace(src, dst):
-        if str(src).startswith(str(tmp_path / ".kw.")) and ".old-" not in str(src):
+        if Path(dst).name == "meta.json":
             raise PermissionError(13, "Permission denied")
         return real_replace(src, dst)
 
     monkeypatch.setattr(localindex.os, "replace", failing_replace)
+    theirs.add([doc("d:0", "delta epsilon")], {"d": "h4"})
     try:
-        ours.save(folder)
+        theirs.save(folder)
         raise AssertionError("the failure was not raised")
     except PermissionError:
         pass
     monkeypatch.setattr(localindex.os, "replace", real_replace)
     loaded = LocalIndex.load(folder)
-    assert loaded is not None and loaded.hashes == {"b": "h2"}  # the previous copy
+    assert loaded is not None and loaded.hashes == {"a": "h1"}  # the previous copy
+    assert not [p.name for p in folder.iterdir() if p.name.startswith(".meta")]
+
+
+def _files(folder: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_ino for p in folder.iterdir()}
+
+
+def test_a_save_writes_only_new_segments_and_drops_unnamed_files(tmp_path, monkeypatch):
+    """Saved segments are not written again; a removal saves only the masks; files of
+    merged-away segments are deleted once old enough."""
+    from assistant import localindex
+
+    folder = tmp_path / "local"
+    index = LocalIndex()
+    index.add([doc(f"a{i}:0", f"text {i}") for i in range(20)])
+    index.save(folder)
+    first = _files(folder)
+    index.add([doc("b:0", "uploaded words")])
+    index.remove_articles(["a3"])
+    index.save(folder)
+    second = _files(folder)
+    kept = {n: i for n, i in first.items() if n.startswith("s")}
+    assert len(kept) == 3 and all(second.get(n) == i for n, i in kept.items())  # untouched
+    assert len([n for n in second if n.startswith("s")]) == 6  # the upload's three files
+    loaded = LocalIndex.load(folder)
+    assert loaded.chunk_meta("a3:0") is None and loaded.chunk_meta("a4:0") is not None
+    assert [h[0] for h in loaded.search("uploaded", 5)] == ["b:0"]
+
+    monkeypatch.setattr(localindex, "STALE_FILE_S", -1.0)  # everything unnamed is old
+    for i in range(12):  # past MAX_SEGMENTS: the small ones are merged, the first is kept
+        loaded.add([doc(f"c{i}:0", f"more words {i}")])
+    loaded.save(folder)
+    meta = json.loads((folder / "meta.json").read_text())
+    suffixes = (".npz", "-docs.npz", "-vectors.npy")
+    named = {"meta.json", meta["alive"]} | {n + x for n in meta["segments"] for x in suffixes}
+    assert set(_files(folder)) == named
+    now = _files(folder)
+    assert all(now.get(n) == i for n, i in kept.items())  # the big one was not merged
+    again = LocalIndex.load(folder)
+    assert again.docs == 20 - 1 + 1 + 12
+    assert again.search("more", 20) == loaded.search("more", 20)
+
+
+def test_a_mirror_saved_in_format_2_loads(tmp_path):
+    """Mirrors saved before segment files had names (format 2: seg0, seg1, ..., masks in
+    the documents' files) load as they are, and their next save writes format 3."""
+    folder = tmp_path / "local"
+    index = LocalIndex()
+    index.add([doc("a:0", "alpha beta")], {"a": "h1"})
+    index.add([doc("b:0", "beta gamma"), doc("b:1", "gamma")], {"b": "h2"})
+    index.remove_articles(["a"])
+    index.generation = "g1"
+    index.save(folder)
+    meta = json.loads((folder / "meta.json").read_text())
+    with np.load(folder / meta["alive"]) as masks:
+        alive = {name: masks[name] for name in meta["segments"]}
+    for n, name in enumerate(meta["segments"]):  # the old layout
+        for suffix in (".npz", "-vectors.npy"):
+            (folder / f"{name}{suffix}").rename(folder / f"seg{n}{suffix}")
+        with np.load(folder / f"{name}-docs.npz") as docs:
+            np.savez(folder / f"seg{n}-docs.npz", **dict(docs), alive=alive[name])
+        (folder / f"{name}-docs.npz").unlink()
+    (folder / meta["alive"]).unlink()
+    (folder / "meta.json").write_text(json.dumps({**meta, "format": 2,
+                                                  "segments": len(meta["segments"])}))  # fmt: skip
+    old = LocalIndex.load(folder)
+    assert old is not None and old.hashes == {"b": "h2"} and old.generation == "g1"
+    assert old.search("beta", 5) == index.search("beta", 5) and old.chunk_meta("a:0") is None
+    old.save(folder)
+    assert json.loads((folder / "meta.json").read_text())["format"] == 3
+    assert LocalIndex.load(folder).search("gamma", 5) == index.search("gamma", 5)
+
+
+def test_a_load_meeting_a_save_reads_the_new_copy(tmp_path, monkeypatch):
+    """Files named by the meta.json a load read can vanish (a save dropped them): the load
+    reads meta.json again instead of failing."""
+    from assistant import localindex
+
+    index = LocalIndex()
+    index.add([doc("a:0", "alpha beta")], {"a": "h1"})
+    index.save(tmp_path / "local")
+    real_load, calls = LocalIndex._load, []
+
+    def vanishing(folder, k1, b):
+        calls.append(folder)
+        if len(calls) == 1:
+            raise FileNotFoundError(folder / "s123.npz")
+        return real_load(folder, k1, b)
+
+    monkeypatch.setattr(localindex.LocalIndex, "_load", staticmethod(vanishing))
+    loaded = LocalIndex.load(tmp_path / "local")
+    assert len(calls) == 2 and loaded is not None and loaded.hashes == {"a": "h1"}
