@@ -354,15 +354,19 @@ def run() -> None:
 
     After a one-shot answer read in this process, the process ends at once (``os._exit``).
     The interpreter's teardown, freeing what Chroma, llama-index and spaCy loaded, took
-    ~0.4 s here after the answer was printed; asking writes nothing, and leaves no thread or
-    child process to wait for (a forked reader is done with)."""
+    ~0.4 s here after the answer was printed. Whatever asking writes (a repaired mirror of
+    the index) is written before the answer, and no thread or child process is left to wait
+    for (a forked reader is done with). Output that cannot be flushed exits with status 120,
+    as Python's own exit does."""
     code = main()
     if _done_when_printed:
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
-            except (OSError, ValueError):  # a closed pipe: nothing more can be said
+            except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
                 pass
+            except (OSError, ValueError):  # a full disk, a closed stream
+                code = code or 120
         os._exit(code)
     sys.exit(code)
 

@@ -22,7 +22,9 @@ import contextlib
 import json
 import os
 import threading
+import time
 import uuid
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +34,11 @@ import numpy as np
 
 from assistant.text import index_terms
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+
 if TYPE_CHECKING:
     from assistant.settings import Settings
 
@@ -40,6 +47,7 @@ MAX_SEGMENTS = 12  # merge beyond this many segments: each costs a little per qu
 MAX_DEAD_SHARE = 0.25  # merge when this share of documents was removed
 STALE_FILE_S = 60.0  # delete files no saved copy names once this old (a save may be writing)
 LOAD_ATTEMPTS = 3  # a save can replace the copy mid-load: read meta.json again, this often
+REPLACE_ATTEMPTS, REPLACE_WAIT_S = 5, 0.05  # Windows: meta.json open in a reader, wait a bit
 
 
 @dataclass(frozen=True)
@@ -274,29 +282,39 @@ class LocalIndex:
 
     def save(self, folder: Path) -> None:
         """Write the index to ``folder``: the files of segments it does not hold yet, the
-        live-document masks, then ``meta.json`` naming them (replaced atomically; concurrent
-        saves of whole copies: the last one stands). Files no copy names any more go."""
+        live-document masks, then ``meta.json`` naming them (replaced atomically). Saves of
+        one folder take turns (``_saving``): the last one stands, and files no copy names any
+        more go."""
         folder = Path(folder)
+        with self._lock:  # one consistent state, whatever is added meanwhile
+            stats, vocab = self._stats, list(self.vocab)
+            hashes, generation = dict(self.hashes), self.generation
         folder.mkdir(parents=True, exist_ok=True)
-        stats = self._stats
-        names = []
-        for seg in stats.segments:
-            if not seg.name or not all((folder / f).exists() for f in _segment_files(seg.name)):
-                _write_segment(folder, seg, seg.name or f"s{uuid.uuid4().hex[:16]}")
-            names.append(seg.name)
-        alive = f"alive-{uuid.uuid4().hex[:16]}.npz"
-        np.savez(folder / alive, **{seg.name: seg.alive for seg in stats.segments})
-        meta = {"format": FORMAT, "generation": self.generation, "k1": self.k1, "b": self.b,
-                "segments": names, "alive": alive, "terms": list(self.vocab),
-                "hashes": self.hashes}  # fmt: skip
-        tmp = folder / f".meta-{uuid.uuid4().hex[:8]}.json"
-        tmp.write_text(json.dumps(meta))
-        try:
-            os.replace(tmp, folder / "meta.json")
-        except OSError:
-            tmp.unlink(missing_ok=True)
-            raise
-        _drop_unnamed(folder, meta)
+        with _saving(folder):
+            names = []
+            for seg in stats.segments:
+                name = seg.name
+                if not name or not all((folder / f).exists() for f in _segment_files(name)):
+                    # a new name even when some of its files remain: never write over a file
+                    # another process may have mapped
+                    name = f"s{uuid.uuid4().hex[:16]}"
+                    _write_segment(folder, seg, name)
+                    seg.name = name  # (saves in this process take turns too)
+                names.append(name)
+            alive = f"alive-{uuid.uuid4().hex[:16]}.npz"
+            np.savez(folder / alive, **dict(zip(names, (seg.alive for seg in stats.segments),
+                                                strict=True)))  # fmt: skip
+            meta = {"format": FORMAT, "generation": generation, "k1": self.k1, "b": self.b,
+                    "segments": names, "alive": alive, "terms": vocab,
+                    "hashes": hashes}  # fmt: skip
+            tmp = folder / f".meta-{uuid.uuid4().hex[:8]}.json"
+            tmp.write_text(json.dumps(meta))
+            try:
+                _replace(tmp, folder / "meta.json")
+            except OSError:
+                tmp.unlink(missing_ok=True)
+                raise
+            _drop_unnamed(folder, meta)
 
     @classmethod
     def load(cls, folder: Path, k1: float = 1.5, b: float = 0.75) -> LocalIndex | None:
@@ -306,8 +324,8 @@ class LocalIndex:
                 return cls._load(Path(folder), k1, b)
             except FileNotFoundError:  # a save replaced the copy meanwhile: read it again
                 continue
-            except (OSError, ValueError, KeyError, TypeError):
-                return None
+            except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
+                return None  # (a file cut short: the mirror is rebuilt from the store)
         return None
 
     @classmethod
@@ -363,14 +381,44 @@ def _write_segment(folder: Path, seg: _Segment, name: str) -> None:
         with open(tmp, "wb") as f:  # (a file object: NumPy would add its own suffix to a name)
             write(f)
         os.replace(tmp, final)
-    seg.name = name
+
+
+_SAVING = threading.Lock()  # saves in this process take turns (see ``_saving``)
+
+
+@contextlib.contextmanager
+def _saving(folder: Path):
+    """Saves of ``folder`` take turns, across processes too (an advisory lock on a file beside
+    it): a save's check of which files exist, its writes, its ``meta.json`` and the files it
+    drops then see no other save's. Without ``fcntl`` (Windows) only this process's do."""
+    with _SAVING:
+        if fcntl is None:
+            yield
+            return
+        with open(folder.with_name(f".{folder.name}.lock"), "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _replace(src: Path, dst: Path) -> None:
+    """``os.replace``, tried again briefly while Windows refuses it (a reader has ``dst``
+    open); elsewhere it succeeds or fails at once."""
+    for attempt in range(REPLACE_ATTEMPTS):
+        try:
+            os.replace(src, dst)
+            return
+        except PermissionError:
+            if os.name != "nt" or attempt == REPLACE_ATTEMPTS - 1:
+                raise
+            time.sleep(REPLACE_WAIT_S)
 
 
 def _drop_unnamed(folder: Path, meta: dict) -> None:
     """Delete the files of ``folder`` that the copy ``meta`` does not name, once they are
-    ``STALE_FILE_S`` old (younger ones may belong to a save still writing)."""
-    import time
-
+    ``STALE_FILE_S`` old (younger ones may belong to a save that does not take turns)."""
     keep = {"meta.json", meta["alive"]}
     for name in meta["segments"]:
         keep.update(_segment_files(name))

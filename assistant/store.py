@@ -186,7 +186,8 @@ class Store:
     def article_records(self, ids: list[str] | None = None) -> dict[str, ArticleRecord]:
         """Every article's record, or those of ``ids`` that are indexed (one lookup)."""
         if ids is not None:
-            got = self.articles.get(ids=list(ids), include=["metadatas"]) if ids else None
+            unique = list(dict.fromkeys(ids))  # Chroma refuses a repeated id
+            got = self.articles.get(ids=unique, include=["metadatas"]) if unique else None
             return {a: _record(a, m) for a, m in zip(got["ids"], got["metadatas"],
                                                      strict=True)} if got else {}  # fmt: skip
         records = {}

@@ -210,3 +210,4 @@ def test_article_records_of_some_ids_are_looked_up_alone(seed_assistant):
     known = next(iter(every))
     assert seed_assistant.store.article_records([known, "no-such-article"]) == {known: every[known]}
     assert seed_assistant.store.article_records([]) == {}
+    assert seed_assistant.store.article_records([known, known]) == {known: every[known]}

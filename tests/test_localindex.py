@@ -123,36 +123,18 @@ def test_vectors_survive_save_load_and_merge(tmp_path):
     assert loaded.chunk_meta("a5:0") == (20220101, "cnn.com") and loaded.chunk_meta("a3:0") is None
 
 
-def test_a_save_meeting_another_process_save_leaves_one_whole_copy(tmp_path, monkeypatch):
-    """Another process (the app and its first worker repairing the same mirror) saves its
-    copy just before ours is named in meta.json: ours stands whole, no temporary file is
-    left; a failure to name ours is raised with the previous copy still in place."""
+def test_a_save_that_cannot_name_its_copy_leaves_the_previous_one(tmp_path, monkeypatch):
+    """A failure to replace meta.json is raised; the previous copy still loads, whole, and
+    no temporary file is left."""
     import os
 
     from assistant import localindex
 
-    ours, theirs = LocalIndex(), LocalIndex()
-    ours.add([doc("a:0", "alpha beta")], {"a": "h1"})
-    theirs.add([doc("b:0", "beta gamma")], {"b": "h2"})
-    ours.generation = theirs.generation = "g1"
+    index = LocalIndex()
+    index.add([doc("a:0", "alpha beta")], {"a": "h1"})
     folder = tmp_path / "kw"
-    theirs.save(folder)
-    real_replace, raced = os.replace, []
-
-    def racing_replace(src, dst):
-        if Path(dst).name == "meta.json" and not raced:
-            raced.append(src)
-            theirs.add([doc("c:0", "gamma delta")], {"c": "h3"})
-            theirs.save(folder)  # lands just before our copy is named
-        return real_replace(src, dst)
-
-    monkeypatch.setattr(localindex.os, "replace", racing_replace)
-    ours.save(folder)
-    monkeypatch.setattr(localindex.os, "replace", real_replace)
-    loaded = LocalIndex.load(folder)
-    assert raced and loaded is not None and loaded.hashes == {"a": "h1"}
-    assert [h[0] for h in loaded.search("alpha", 5)] == ["a:0"]
-    assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]  # no temporary
+    index.save(folder)
+    real_replace = os.replace
 
     def failing_replace(src, dst):
         if Path(dst).name == "meta.json":
@@ -160,16 +142,17 @@ def test_a_save_meeting_another_process_save_leaves_one_whole_copy(tmp_path, mon
         return real_replace(src, dst)
 
     monkeypatch.setattr(localindex.os, "replace", failing_replace)
-    theirs.add([doc("d:0", "delta epsilon")], {"d": "h4"})
+    index.add([doc("d:0", "delta epsilon")], {"d": "h4"})
     try:
-        theirs.save(folder)
+        index.save(folder)
         raise AssertionError("the failure was not raised")
     except PermissionError:
         pass
     monkeypatch.setattr(localindex.os, "replace", real_replace)
     loaded = LocalIndex.load(folder)
     assert loaded is not None and loaded.hashes == {"a": "h1"}  # the previous copy
-    assert not [p.name for p in folder.iterdir() if p.name.startswith(".meta")]
+    assert [h[0] for h in loaded.search("alpha", 5)] == ["a:0"]
+    assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]  # no temporary
 
 
 def _files(folder: Path) -> dict[str, int]:
@@ -261,3 +244,48 @@ def test_a_load_meeting_a_save_reads_the_new_copy(tmp_path, monkeypatch):
     monkeypatch.setattr(localindex.LocalIndex, "_load", staticmethod(vanishing))
     loaded = LocalIndex.load(tmp_path / "local")
     assert len(calls) == 2 and loaded is not None and loaded.hashes == {"a": "h1"}
+
+
+def test_saves_of_one_folder_take_turns_across_processes(tmp_path):
+    """While one save holds the folder, another process's save waits for it: a save's check
+    of which files exist, its writes and the files it drops never meet another's."""
+    import subprocess
+    import sys
+    import time
+
+    from assistant.localindex import _saving
+    from tests.conftest import ROOT
+
+    folder = tmp_path / "local"
+    first = LocalIndex()
+    first.add([doc("a:0", "alpha beta")], {"a": "h1"})
+    first.save(folder)
+    script = ("import sys; sys.path.insert(0, sys.argv[2]); from pathlib import Path; "
+              "from tests.test_localindex import doc; from assistant.localindex import LocalIndex; "
+              "i = LocalIndex(); i.add([doc('b:0', 'gamma delta')], {'b': 'h2'}); "
+              "i.save(Path(sys.argv[1])); print('saved', flush=True)")  # fmt: skip
+    with _saving(folder):
+        other = subprocess.Popen([sys.executable, "-c", script, str(folder), str(ROOT)],
+                                 cwd=ROOT, stdout=subprocess.PIPE, text=True)  # fmt: skip
+        time.sleep(3)  # it has started and is waiting for the folder
+        assert other.poll() is None
+        assert LocalIndex.load(folder).hashes == {"a": "h1"}
+    out, _ = other.communicate(timeout=60)
+    assert other.returncode == 0 and out.strip() == "saved"
+    assert LocalIndex.load(folder).hashes == {"b": "h2"}
+
+
+def test_a_segment_whose_files_went_is_saved_under_a_new_name(tmp_path):
+    """Another process dropped some of a segment's files (it merged the segment away): the
+    segment is written again under a new name, never over what remains of the old one."""
+    folder = tmp_path / "local"
+    index = LocalIndex()
+    index.add([doc("a:0", "alpha beta")], {"a": "h1"})
+    index.save(folder)
+    old = json.loads((folder / "meta.json").read_text())["segments"][0]
+    (folder / f"{old}.npz").unlink()
+    vectors = (folder / f"{old}-vectors.npy").stat().st_ino
+    index.save(folder)
+    new = json.loads((folder / "meta.json").read_text())["segments"][0]
+    assert new != old and (folder / f"{old}-vectors.npy").stat().st_ino == vectors
+    assert LocalIndex.load(folder).search("alpha", 5) == index.search("alpha", 5)

@@ -95,3 +95,17 @@ def test_the_one_shot_command_stops_its_reader_on_an_error(tmp_path):
     assert proc.returncode != 0
     assert "No index at" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert _processes_naming(str(tmp_path)) == []  # the reader, loading, was stopped
+
+
+def test_an_answer_that_cannot_be_written_exits_120(seed_assistant):
+    """The one-shot command ends with ``os._exit`` after flushing; a flush that fails (a full
+    disk) still says so by its status, as Python's own exit would."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("PYTHONUNBUFFERED", None)
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "assistant", "ask", "Who claimed the Haifa "
+                               "attack?", "--no-app", "--data-dir",
+                               str(seed_assistant.settings.store.data_dir)], cwd=ROOT, env=env,
+                              stdout=full, stderr=subprocess.PIPE, text=True,
+                              timeout=120)  # fmt: skip
+    assert done.returncode == 120, done.stderr
