@@ -357,14 +357,14 @@ def run() -> None:
     ~0.4 s here after the answer was printed. Whatever asking writes (a repaired mirror of
     the index) is written before the answer, and no thread or child process is left to wait
     for (a forked reader is done with). Output that cannot be flushed exits with status 120,
-    as Python's own exit does."""
+    as Python's own exit does (1 for a reader gone away, as ``main`` says it)."""
     code = main()
     if _done_when_printed:
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
-            except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
-                pass
+            except BrokenPipeError:  # the reader went away (`| head`): as in ``main``
+                code = code or 1
             except (OSError, ValueError):  # a full disk, a closed stream
                 code = code or 120
         os._exit(code)

@@ -286,11 +286,11 @@ class LocalIndex:
         one folder take turns (``_saving``): the last one stands, and files no copy names any
         more go."""
         folder = Path(folder)
-        with self._lock:  # one consistent state, whatever is added meanwhile
-            stats, vocab = self._stats, list(self.vocab)
-            hashes, generation = dict(self.hashes), self.generation
         folder.mkdir(parents=True, exist_ok=True)
         with _saving(folder):
+            with self._lock:  # the newest state once it is our turn (the last save stands)
+                stats, vocab = self._stats, list(self.vocab)
+                hashes, generation = dict(self.hashes), self.generation
             names = []
             for seg in stats.segments:
                 name = seg.name
@@ -390,17 +390,16 @@ _SAVING = threading.Lock()  # saves in this process take turns (see ``_saving``)
 def _saving(folder: Path):
     """Saves of ``folder`` take turns, across processes too (an advisory lock on a file beside
     it): a save's check of which files exist, its writes, its ``meta.json`` and the files it
-    drops then see no other save's. Without ``fcntl`` (Windows) only this process's do."""
-    with _SAVING:
-        if fcntl is None:
-            yield
-            return
-        with open(folder.with_name(f".{folder.name}.lock"), "a+b") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+    drops then see no other save's. Without ``fcntl`` (Windows), or where the file system
+    refuses the lock, only this process's do."""
+    with _SAVING, contextlib.ExitStack() as stack:
+        if fcntl is not None:
             try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+                lock = stack.enter_context(open(folder.with_name(f".{folder.name}.lock"), "a+b"))
+                fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            except OSError:  # (a network file system without locks, say)
+                pass
+        yield
 
 
 def _replace(src: Path, dst: Path) -> None:

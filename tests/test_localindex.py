@@ -263,12 +263,14 @@ def test_saves_of_one_folder_take_turns_across_processes(tmp_path):
     script = ("import sys; sys.path.insert(0, sys.argv[2]); from pathlib import Path; "
               "from tests.test_localindex import doc; from assistant.localindex import LocalIndex; "
               "i = LocalIndex(); i.add([doc('b:0', 'gamma delta')], {'b': 'h2'}); "
-              "i.save(Path(sys.argv[1])); print('saved', flush=True)")  # fmt: skip
+              "print('ready', flush=True); i.save(Path(sys.argv[1])); "
+              "print('saved', flush=True)")  # fmt: skip
     with _saving(folder):
         other = subprocess.Popen([sys.executable, "-c", script, str(folder), str(ROOT)],
                                  cwd=ROOT, stdout=subprocess.PIPE, text=True)  # fmt: skip
-        time.sleep(3)  # it has started and is waiting for the folder
-        assert other.poll() is None
+        assert other.stdout.readline().strip() == "ready"  # loaded: now it saves
+        time.sleep(1)
+        assert other.poll() is None  # waiting for the folder
         assert LocalIndex.load(folder).hashes == {"a": "h1"}
     out, _ = other.communicate(timeout=60)
     assert other.returncode == 0 and out.strip() == "saved"
@@ -289,3 +291,20 @@ def test_a_segment_whose_files_went_is_saved_under_a_new_name(tmp_path):
     new = json.loads((folder / "meta.json").read_text())["segments"][0]
     assert new != old and (folder / f"{old}-vectors.npy").stat().st_ino == vectors
     assert LocalIndex.load(folder).search("alpha", 5) == index.search("alpha", 5)
+
+
+def test_a_file_cut_short_loads_as_none(tmp_path):
+    """A saved file cut short (a crash mid-write on a disk that reorders writes) makes the
+    mirror unreadable, not an error: it is then rebuilt from the store."""
+    folder = tmp_path / "local"
+    index = LocalIndex()
+    index.add([doc("a:0", "alpha beta")], {"a": "h1"})
+    index.save(folder)
+    meta = json.loads((folder / "meta.json").read_text())
+    for name in (f"{meta['segments'][0]}-docs.npz", meta["alive"], f"{meta['segments'][0]}.npz"):
+        whole = (folder / name).read_bytes()
+        for size in (0, 60, len(whole) - 10):
+            (folder / name).write_bytes(whole[:size])
+            assert LocalIndex.load(folder) is None, (name, size)
+        (folder / name).write_bytes(whole)
+    assert LocalIndex.load(folder) is not None
