@@ -23,6 +23,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -499,6 +500,24 @@ def _stop(signum, frame):
     raise KeyboardInterrupt
 
 
+def _port_taken(host: str, port: int) -> str:
+    """Why the app cannot listen on ``host``:``port`` (in use, an unknown host), or ""."""
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, kind, proto, _, address = found[0]
+    except (OSError, UnicodeError) as exc:
+        return f"cannot listen on {host}: {exc}."
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            why = exc.strerror or exc
+            return (f"port {port} on {host} is not free ({why}): another app may be "
+                    "running there. Stop it, or pass --port with another number.")  # fmt: skip
+    return ""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default=os.environ.get("NEWSDESK_HOST", "127.0.0.1"))
@@ -518,6 +537,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    taken = _port_taken(args.host, args.port)  # said before seconds of loading, not after
+    if taken:
+        print(f"error: {taken}", file=sys.stderr)
+        return 1
 
     from assistant import prefetch
 
@@ -576,12 +599,16 @@ def main(argv: list[str] | None = None) -> int:
         # The models, indexes and page built so far live as long as the app: leave them out of
         # the garbage collector's full passes, which otherwise scan them all during some answer.
         gc.freeze()
-        demo.launch(
-            server_name=args.host, server_port=args.port, show_error=False,
-            **page_assets(),
-            blocked_paths=[str(p) for p in blocked], max_file_size="50mb",
-            prevent_thread_lock=True,
-        )  # fmt: skip
+        try:
+            demo.launch(
+                server_name=args.host, server_port=args.port, show_error=False,
+                **page_assets(),
+                blocked_paths=[str(p) for p in blocked], max_file_size="50mb",
+                prevent_thread_lock=True,
+            )  # fmt: skip
+        except OSError as exc:  # the port was taken while we loaded
+            print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+            return 1
         # sentences not parsed yet (a corpus just synced) are parsed by a low-priority process
         assistant.parse_sentences(progress=False, background=True)
         if workers:

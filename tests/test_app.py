@@ -124,3 +124,26 @@ def test_load_client_keeps_a_conversation_per_session(app_server):
     report = run_load(app_server[0], sessions=2, seconds=2, gold_path=SEED_GOLD)
     assert report.calls and not [c.error for c in report.calls if c.error]
     assert all(c.answer.strip() for c in report.calls)
+
+
+def test_a_port_in_use_is_one_line_before_any_loading(tmp_path):
+    """Started on a port something already listens on, the app says so in one line and
+    exits 1 at once, before syncing the corpus or loading models (no Gradio traceback)."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        started = time.monotonic()
+        done = subprocess.run([sys.executable, "app.py", "--port", str(port), "--corpus",
+                               str(tmp_path / "corpus"), "--data-dir", str(tmp_path / "index")],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"port {port} on 127.0.0.1 is not free" in lines[0], lines
+    assert "Traceback" not in done.stderr and not (tmp_path / "index").exists()
+    assert time.monotonic() - started < 30  # no model was loaded
