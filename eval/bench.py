@@ -28,7 +28,6 @@ import os
 import re
 import resource
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.gold import load_gold
-from eval.load import stop_process
+from eval.load import free_port, stop_process
 from eval.runner import RUNS_DIR, code_version
 from eval.scoring import percentile
 
@@ -171,19 +170,13 @@ def _settle(timeout: float = SETTLE_TIMEOUT) -> float:
     return time.monotonic() - started
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _start_app(data_dir: Path, corpus: Path, question: str, env: dict[str, str], log,
                page_up: list[float] | None = None):  # fmt: skip
     """Start the app; return it, a client, its address and the seconds from start to its first
     answer (the seconds to its page are appended to ``page_up``)."""
     from gradio_client import Client
 
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/"
     started = time.perf_counter()
     proc = subprocess.Popen(

@@ -213,7 +213,8 @@ def run_load(url: str, sessions: int, seconds: float, gold_path: str | Path, see
     return LoadReport(sessions, time.monotonic() - started, sorted(calls, key=lambda c: c.seconds))
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -232,7 +233,7 @@ def stop_process(proc: subprocess.Popen, timeout_s: float = 30.0) -> None:
 def started_app(corpus: str | Path):
     """The app on a free loopback port over ``corpus`` with a throw-away index; yields URL."""
     with tempfile.TemporaryDirectory(prefix="newsdesk-load-") as tmp:
-        port = _free_port()
+        port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
         env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False")
         log = open(Path(tmp) / "app.log", "w")  # noqa: SIM115

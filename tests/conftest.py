@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.load import stop_process
+from eval.load import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "corpus" / "000_62dedea8b5f1f4e6.txt"
@@ -85,13 +84,6 @@ def write_article(folder: Path, name: str, text: str, **meta: str) -> Path:
     path = folder / name
     path.write_text(f"---\n{head}---\n{text}\n", encoding="utf-8")
     return path
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_app(base: Path, corpus: Path, *extra: str) -> tuple[subprocess.Popen, int]:
