@@ -29,7 +29,9 @@ MAX_ARTICLE_CHARS = 2_000_000
 
 _DATE_LINE = re.compile(r"\A\s*date[:\s]\s*(\d{4}-\d{2}-\d{2})\b[ \t]*\n?", re.IGNORECASE)
 _FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\n(.*?)\n---[ \t]*\n", re.DOTALL)
-_MD_HEADING = re.compile(r"\A\s*#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*\n")
+# the heading's line only; its closing hashes are dropped by ``_heading_title``, not here: a
+# pattern doing both backtracked for minutes over a long run of spaces
+_MD_HEADING = re.compile(r"\A\s*+#{1,6}[ \t]([^\n]*+)\n")
 _BOMS = (  # longest first: the UTF-32-LE mark begins with the UTF-16-LE one
     (codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32"),
     (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32"),
@@ -302,7 +304,7 @@ def parse_text(text: str, origin: str, fallback_source: str = "") -> Article:
     title = meta.get("title", "")
     heading = _MD_HEADING.match(text)
     if heading and not title:
-        title = heading.group(1).strip()
+        title = _heading_title(heading.group(1))
         text = text[heading.end() :]
     text = _check_text(_clean(text))
     field = "published_at" if meta.get("published_at") else "date"
@@ -376,6 +378,15 @@ def parse_html(html: str, origin: str, fallback_title: str = "") -> Article:
     )
 
 
+def _heading_title(line: str) -> str:
+    """A Markdown heading's text: "Title ##" -> "Title", but "C#" stays "C#"."""
+    title = line.strip(" \t")
+    bare = title.rstrip("#")
+    if bare != title and (not bare or bare[-1] in " \t"):
+        title = bare.rstrip(" \t")
+    return title.strip()
+
+
 def parse_jsonl(text: str, origin: str, name: str) -> tuple[list[Article], list[tuple[str, str]]]:
     """One article per line: ``id, title, source, published_at, url, text``."""
     articles: list[Article] = []
@@ -388,6 +399,9 @@ def parse_jsonl(text: str, origin: str, name: str) -> tuple[list[Article], list[
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             rejected.append((where, f"invalid JSON: {exc.msg}"))
+            continue
+        except RecursionError:  # "[[[[...]]]]" nested past Python's limit
+            rejected.append((where, "invalid JSON: nested too deeply"))
             continue
         if not isinstance(obj, dict):
             rejected.append((where, "not a JSON object"))

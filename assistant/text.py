@@ -87,7 +87,9 @@ _ABBREVIATIONS = {
     "u.s", "u.k", "u.n", "e.g", "i.e", "a.m", "p.m", "mt", "ft", "ave", "approx", "dept",
 }  # fmt: skip
 _LAST_WORD_WINDOW = 40  # characters before a period that can hold an abbreviation
-_BOUNDARY = re.compile(r"[.!?…]+[\"”’')\]]*(?=\s+[\"“‘'(\[]?[A-Z0-9])|\n\s*")
+# A run of end marks is tried once, from its start and without backtracking: tried from each
+# of its marks, a long run ("....") took quadratic time.
+_BOUNDARY = re.compile(r"(?<![.!?…])[.!?…]++[\"”’')\]]*+(?=\s+[\"“‘'(\[]?[A-Z0-9])|\n\s*")
 
 
 def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:

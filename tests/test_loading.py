@@ -1,5 +1,7 @@
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -45,6 +47,47 @@ def test_markdown_heading_becomes_title(tmp_path):
     [article], _ = load_file(path)
     assert article.title == "Storm warning"
     assert article.text == "Winds reached 100 km/h on Monday."
+
+
+def test_heading_closing_hashes_go_but_a_hash_in_the_title_stays(tmp_path):
+    titles = {}
+    for name, heading in (("a", "## Storm ##  "), ("b", "# C# for beginners"), ("c", "#   ")):
+        path = tmp_path / f"{name}.md"
+        path.write_text(f"{heading}\n\nWinds reached 100 km/h on Monday.\n")
+        [article], _ = load_file(path)
+        titles[name] = article.title
+        assert article.text == "Winds reached 100 km/h on Monday."
+    assert titles == {"a": "Storm", "b": "C# for beginners",
+                      "c": "Winds reached 100 km/h on Monday."}  # fmt: skip
+
+
+def test_hostile_spacing_and_nesting_are_read_promptly(tmp_path):
+    """Inputs that made the heading pattern backtrack for minutes (a long run of spaces), the
+    sentence splitter take quadratic time (a long run of dots) and the JSON reader recurse
+    past Python's limit. Read in a child process, so that a regression fails on its timeout
+    instead of hanging the suite."""
+    (tmp_path / "spaces.md").write_text("# a" + " " * 20_000 + "x\n\nBody text here.\n")
+    (tmp_path / "dots.txt").write_text("." * 200_000 + " Then a sentence.\n")
+    nested = '{"text": "Body text here.", "x": ' + "[" * 5000 + "]" * 5000 + "}"
+    (tmp_path / "nested.jsonl").write_text(nested + "\n" + '{"id": "ok", "text": "Fine."}\n')
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from assistant.loading import load_file\n"
+        "from assistant.text import split_sentences\n"
+        "folder = Path(sys.argv[1])\n"
+        "[a], _ = load_file(folder / 'spaces.md')\n"
+        "print(repr(a.title[:1] + a.title[-1:]))\n"
+        "[d], _ = load_file(folder / 'dots.txt')\n"
+        "print(len(split_sentences(d.text)))\n"
+        "found, rejected = load_file(folder / 'nested.jsonl')\n"
+        "print([x.id for x in found], [why for _, why in rejected])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True,
+                          text=True, timeout=60, check=True)  # fmt: skip
+    title, sentences, jsonl = done.stdout.splitlines()
+    assert title == "'ax'" and int(sentences) >= 1
+    assert jsonl == "['ok'] ['invalid JSON: nested too deeply']"
 
 
 def test_html_main_text_without_boilerplate(tmp_path):
