@@ -86,11 +86,14 @@ def _escape_answer(text: str, marker: Callable[[int], str | None] | None = None)
     """The answer escaped; its ``[n]`` markers kept readable, or replaced by ``marker(n)``."""
     parts = _MARKER.split(one_line(text))
     out = []
-    for part in parts:
-        if _MARKER.fullmatch(part):
-            out.append((marker(int(part[1:-1])) if marker else None) or part)
-        else:
+    for i, part in enumerate(parts):
+        if not _MARKER.fullmatch(part):
             out.append(_escape_inline(part))
+            continue
+        shown = marker(int(part[1:-1])) if marker else None
+        if shown is None and parts[i + 1][:1] in ("(", "[", ":"):
+            shown = _escape_inline(part)  # "[2](http://…)" in quoted text would be a link
+        out.append(shown or part)
     return _escape_line_start("".join(out))
 
 

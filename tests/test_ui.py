@@ -114,6 +114,18 @@ def test_hostile_answer_text_stays_text_in_the_message():
     assert tags == ["<span"] and not LINK.search(text)
 
 
+def test_numbered_brackets_in_quoted_text_never_make_a_link():
+    """Clause answers quote the article: its "[2](http://…)" or "[3]: http://…" must not turn
+    a marker without a source into a link, in any of the answer's Markdown forms."""
+    from markdown_it import MarkdownIt
+
+    text = "[3]: https://evil.example/d see [2](https://evil.example/a) [4][3] and [3] [1]."
+    answer = Answer(text, False, [_citation()])
+    for shown in (answer_message(answer), partial_message(text), answer_markdown(answer)):
+        rendered = MarkdownIt("commonmark").render(shown)
+        assert "evil.example" in rendered and "<a " not in rendered
+
+
 def test_partial_message_says_it_is_searching_until_words_come():
     assert (
         "Searching" in partial_message("") and partial_message("The group [1") == "The group \\[1"
