@@ -27,6 +27,17 @@ _REFERRING_PHRASES = ("the same", "the group", "the company", "the country", "th
 _OPENERS = ("and ", "but ", "also ", "what about", "how about", "what else", "so ")
 _MARKER = re.compile(r"\s*\[\d+\]")
 ABSTAINED_PREFIX = "The articles don"
+_CLARIFYING = "” refer to? Nothing earlier in this conversation says"
+
+
+def clarifying_question(pronoun: str) -> str:
+    """The reply to a question whose pronoun refers to nothing said before."""
+    return (f"What does “{pronoun}{_CLARIFYING}: ask again with the name of who or what you "
+            "mean.")  # fmt: skip
+
+
+def _clarifying(answer: str) -> bool:
+    return answer.startswith("What does “") and _CLARIFYING in answer
 
 
 @dataclass(frozen=True)
@@ -84,7 +95,7 @@ def is_follow_up(question: str) -> bool:
         if token in _PRONOUNS and token not in _DETERMINERS:
             named = any(t[:1].isupper() for t in tokens[1:i])
             asked = any(w in ("which", "what") and lower[k + 1] not in _AUX
-                        for k, w in enumerate(lower[: i - 1]))  # fmt: skip
+                        for k, w in enumerate(lower[: max(i - 1, 0)]))  # fmt: skip
             return not (named or asked)
     return bool(pronouns_in(question))
 
@@ -97,6 +108,8 @@ def resolve(question: str, history: list[Turn], as_of: date | None = None) -> Re
     found = question_range(question, as_of or date.today())
     date_range = (found[0], found[1]) if found else None
     phrase = found[2] if found else ""
+    # a question asked back ("What does “they” refer to?") settled nothing to refer to
+    history = [t for t in history if not _clarifying(t.answer)]
     quotes = tuple(_MARKER.sub("", t.answer) for t in history)
     if not history or not is_follow_up(question):
         unresolved = ""

@@ -49,9 +49,9 @@ def concluded(retrieved: Retrieved, read, writer=None, on_token=None,
 
     resolved = retrieved.resolved
     if resolved.unresolved:
-        answer = abstention(resolved, None, [], text=(
-            f"What does “{resolved.unresolved}” refer to? Nothing earlier in this "
-            "conversation says: ask again with the name of who or what you mean."))  # fmt: skip
+        from assistant.conversation import clarifying_question
+
+        answer = abstention(resolved, None, [], text=clarifying_question(resolved.unresolved))
     else:
         reading = read()
         answer = compose(resolved, reading, retrieved.passages)

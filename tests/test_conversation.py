@@ -19,6 +19,7 @@ from assistant.errors import AssistantError
         ("Which port did the Islamic Resistance in Iraq say it attacked with a drone?", False),
         ("Which group announced it was suspending attacks against US targets?", False),
         ("Which city did the IRGC commander visit on Tuesday?", False),
+        ("They launched drones from which Iraqi base?", True),  # no name before "they"
     ],
 )
 def test_follow_up_detection(question, follow_up):
@@ -41,6 +42,16 @@ def test_a_refusal_is_not_borrowed():
 def test_pronoun_without_history_is_unresolved():
     assert resolve("Why did they do that?", []).unresolved == "they"
     assert resolve("Who claimed the Haifa attack?", []).unresolved == ""
+
+
+def test_a_question_asked_back_is_not_what_a_follow_up_refers_to():
+    from assistant.conversation import clarifying_question
+
+    asked_back = Turn("Why did they do that?", clarifying_question("they"))
+    assert resolve("Why did they do that?", [asked_back]).unresolved == "they"
+    history = [Turn("Which city did the IRGC commander visit?", "Baghdad [1]."), asked_back]
+    resolved = resolve("Who did he meet there?", history)  # the turn before it counts
+    assert "baghdad" in resolved.referents and "nothing" not in resolved.referents
 
 
 def test_standalone_question_keeps_its_own_words():
