@@ -19,7 +19,14 @@ from pathlib import Path
 
 from assistant.chunking import chunk_article
 from assistant.errors import AssistantError, InvalidInput
-from assistant.loading import content_hash, load_file, load_path, path_text, text_hash
+from assistant.loading import (
+    content_hash,
+    load_file,
+    load_path,
+    origin_file,
+    path_text,
+    text_hash,
+)
 from assistant.localindex import IndexedChunk, LocalIndex
 from assistant.settings import Settings
 from assistant.store import ArticleRecord, Store, date_key
@@ -88,8 +95,20 @@ class _Prepared:
     nodes: list
 
 
+def _gone(path: str) -> bool:
+    """Whether ``path`` is known not to exist (a folder that cannot be searched says nothing:
+    its files are not gone)."""
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def _under(origin: str, root: Path) -> bool:
-    path = origin.split("#", 1)[0]
+    path = origin_file(origin)
     root_str = str(root.resolve())
     return path == root_str or path.startswith(root_str.rstrip("/") + "/")
 
@@ -148,12 +167,12 @@ def ingest(
 
     if sync and root is not None:
         replaced_ids = {p.replaced for p in to_embed}
-        loaded = {a.origin.split("#", 1)[0] for a in articles}
+        loaded = {origin_file(a.origin) for a in articles}
         for record in existing.values():
             if record.id in seen_ids or record.id in replaced_ids:
                 continue
-            file = record.origin.split("#", 1)[0]
-            if file not in loaded and os.path.lexists(file):
+            file = origin_file(record.origin)
+            if file not in loaded and not _gone(file):
                 continue  # the file is still there but refused now: keep what was indexed
             if _under(record.origin, root):
                 touch()
@@ -340,11 +359,11 @@ def _removable_file(
     """The file to delete with ``record``'s article, or None and why it is kept."""
     if corpus_dir is None:
         return None, ""
-    origin = record.origin.split("#", 1)[0]
+    origin = origin_file(record.origin)
     if not origin:
         return None, "it came from no file."
     path = Path(origin)
-    if not os.path.lexists(path):
+    if _gone(origin):
         return None, "its file is already gone."
     name = path.name
     if not path.parent.resolve().is_relative_to(Path(corpus_dir).resolve()):
@@ -352,13 +371,21 @@ def _removable_file(
     others = [
         r.id
         for r in store.article_records().values()
-        if r.id != record.id and r.origin.split("#", 1)[0] == origin
+        if r.id != record.id and origin_file(r.origin) == origin
     ]
-    found, _ = load_file(path)
+    try:
+        found, rejected = load_file(path)
+    except AssistantError:
+        return None, f"its file {name} can no longer be read and stays."
     if others or {a.id for a in found} - {record.id}:
         return None, (
             f"its file {name} holds other articles too and stays: remove the article from it "
             "by hand, or the next sync of the corpus adds it again."
+        )
+    if rejected or record.id not in {a.id for a in found}:
+        return None, (  # lines not read, or a file edited since: it may hold more than this
+            f"its file {name} holds text that was not indexed and stays: remove the article "
+            "from it by hand, or the next sync of the corpus adds it again."
         )
     return path, ""
 

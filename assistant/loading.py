@@ -378,6 +378,17 @@ def parse_html(html: str, origin: str, fallback_title: str = "") -> Article:
     )
 
 
+def origin_file(origin: str) -> str:
+    """The file an article came from, given its origin: the path itself, or "path#id" for a
+    JSON Lines article. A path may hold "#" too ("Issue #42.md", "/data/C#/corpus")."""
+    lower = origin.lower()
+    for suffix in JSONL_SUFFIXES:
+        at = lower.find(suffix + "#")
+        if at >= 0:
+            return origin[: at + len(suffix)]
+    return origin
+
+
 def _heading_title(line: str) -> str:
     """A Markdown heading's text: "Title ##" -> "Title", but "C#" stays "C#"."""
     title = line.strip(" \t")

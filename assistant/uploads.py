@@ -11,7 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.errors import AssistantError, UploadRefused
-from assistant.loading import SUPPORTED_SUFFIXES, parse_bytes, path_text, read_file
+from assistant.loading import (
+    SUPPORTED_SUFFIXES,
+    origin_file,
+    parse_bytes,
+    path_text,
+    read_file,
+)
 from assistant.types import IngestSummary
 from assistant.ui import escape_markdown
 from assistant.validation import clean_text
@@ -85,9 +91,7 @@ def _foreign_ids(assistant, articles, origin: str) -> list[str]:
     except AssistantError:  # no index yet
         return []
     return [
-        a.id
-        for a in articles
-        if a.id in records and records[a.id].origin.split("#", 1)[0] != origin
+        a.id for a in articles if a.id in records and origin_file(records[a.id].origin) != origin
     ]
 
 

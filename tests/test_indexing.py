@@ -173,6 +173,74 @@ def test_remove_keeps_a_file_holding_other_articles(make_assistant, tmp_path):
     assert [r.id for r in assistant.articles()] == ["two"]
 
 
+def test_remove_keeps_a_file_holding_lines_that_were_not_indexed(make_assistant, tmp_path):
+    import json
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    feed = corpus / "feed.jsonl"
+    good = {"id": "one", "title": "One", "text": "The first story is about a red kite."}
+    feed.write_text(json.dumps(good) + "\n{not json\n"
+                    + json.dumps({"id": "two", "text": "A heron.", "published_at": "2024-02-30"})
+                    + "\n")  # fmt: skip
+    assistant = make_assistant()
+    assert assistant.ingest(corpus, progress=False).added == ["one"]
+    removal = assistant.remove("one", corpus)
+    assert feed.exists() and removal.file_deleted == ""
+    assert "holds text that was not indexed" in removal.file_kept
+    assert assistant.articles() == []
+
+
+def test_a_hash_in_file_and_folder_names_keeps_files_tracked(make_assistant, tmp_path):
+    """Origins are "path" or "path#id" (JSON Lines): a "#" in the path is part of the path."""
+    import json
+
+    corpus = tmp_path / "C#" / "corpus"
+    corpus.mkdir(parents=True)
+    note = write_article(corpus, "Issue #42.md", "The kite festival opened on the dunes.",
+                         title="Kites", date="2024-02-02")  # fmt: skip
+    feed = corpus / "feed #2.jsonl"
+    feed.write_text(json.dumps({"id": "heron", "text": "A blue heron nested by the weir."}) + "\n")
+    assistant = make_assistant()
+    assistant.ingest(corpus, progress=False)
+    [kites] = [r for r in assistant.articles() if r.title == "Kites"]
+    feed.unlink()  # a deleted file's articles leave with a sync
+    assert assistant.ingest(corpus, sync=True, progress=False).removed == ["heron"]
+    removal = assistant.remove(kites.id, corpus)
+    assert removal.file_deleted.endswith("Issue #42.md") and not note.exists()
+    assert assistant.ingest(corpus, sync=True, progress=False).added == []
+
+
+def test_sync_keeps_the_articles_of_a_folder_it_cannot_search(make_assistant, tmp_path,
+                                                              monkeypatch):  # fmt: skip
+    """A sub-folder without search permission hides its files from the walk; they are not
+    gone. (Tests run as root, whom permissions do not stop: the refusal is simulated.)"""
+    import os
+
+    corpus = tmp_path / "c"
+    (corpus / "locked").mkdir(parents=True)
+    write_article(corpus / "locked", "kites.md", "The kite festival opened on the dunes.",
+                  title="Kites", date="2024-02-02")  # fmt: skip
+    assistant = make_assistant()
+    assert len(assistant.ingest(corpus, progress=False).added) == 1
+    real_lstat, real_walk = os.lstat, os.walk
+
+    def lstat(path, *args, **kwargs):
+        if "locked" in str(path):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_lstat(path, *args, **kwargs)
+
+    def walk(top, *args, **kwargs):
+        for folder, dirs, files in real_walk(top, *args, **kwargs):
+            dirs[:] = [d for d in dirs if d != "locked"]
+            yield folder, dirs, files
+
+    monkeypatch.setattr(os, "lstat", lstat)
+    monkeypatch.setattr(os, "walk", walk)
+    assert assistant.ingest(corpus, sync=True, progress=False).removed == []
+    assert [r.title for r in assistant.articles()] == ["Kites"]
+
+
 def test_remove_never_deletes_outside_the_corpus_folder(make_assistant, tmp_path):
     outside = tmp_path / "elsewhere"
     outside.mkdir()
