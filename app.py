@@ -238,7 +238,11 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
         number = session.turn_of_message(data.index)
         if number is None or number >= len(turns or []) or turns[number].answer is None:
             return
-        feedback.record_feedback(feedback_file, turns[number], data.liked)
+        try:
+            feedback.record_feedback(feedback_file, turns[number], data.liked)
+        except AssistantError as exc:
+            gr.Warning(str(exc))
+            return
         gr.Info("Thank you: your rating is saved with the question and its sources.")
 
     def page_values(query, picked_sources, picked_article):
@@ -310,9 +314,11 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
         return article_view(article_id)
 
     def ask_removal(article_id):
+        """Ask before removing; the article asked about is kept (``pending``), so that picking
+        another one before answering removes neither."""
         record = live.snapshot().record(article_id) if article_id else None
         if record is None:
-            return gr.update(visible=False), "", "Pick an article first."
+            return gr.update(visible=False), "", "Pick an article first.", None
         what = ui.escape_markdown(
             " · ".join(x for x in (record.title, record.source, record.published_at) if x)
         )
@@ -320,9 +326,11 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
             f"Remove **{what}** from the index? Its file in the corpus folder is deleted too "
             "when it holds only this article. This cannot be undone."
         )
-        return gr.update(visible=True), text, ""
+        return gr.update(visible=True), text, "", article_id
 
     def remove(article_id):
+        if not article_id:  # the question was withdrawn (another article picked)
+            return gr.update(visible=False), ""
         try:
             message = ui.escape_markdown(assistant.remove(article_id, corpus_dir).line())
             live.bump()
@@ -333,10 +341,14 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
     def api_chat(message, turns, date_from, date_until, sources):
         """The ``/chat`` endpoint: one Markdown reply with its sources, and the sources panel;
         each client keeps its own conversation."""
+        from assistant.validation import check_sources
+
         turns = list(turns or [])
-        if isinstance(sources, str):
-            sources = [sources]
-        filters = session.Filters(date_from or None, date_until or None, tuple(sources or ()))
+        try:
+            picked = check_sources(sources or None)  # one name or a list, as the page sends
+        except AssistantError as exc:
+            return ui.error_message(str(exc)), ui.sources_html(None), turns
+        filters = session.Filters(date_from or None, date_until or None, picked)
         turn = session.ask(assistant, message, turns, filters)
         turns.append(turn)
         if turn.answer is None:
@@ -421,6 +433,7 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
                     confirm_yes = gr.Button("Yes, remove it", variant="stop", size="sm",
                                             scale=0, elem_id="nd-confirm-yes")  # fmt: skip
                     confirm_no = gr.Button("Cancel", size="sm", scale=0)
+                pending = gr.State(None)  # the article the confirmation names
                 removal_result = gr.Markdown(elem_id="nd-removal-result")
         with gr.Column(visible=False, elem_id="nd-article-view") as reader:
             close_reader = gr.Button("Close ✕", size="sm", elem_id="nd-article-close")
@@ -443,14 +456,18 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
         page_outputs = [seen, header, chatbot, examples_row, *example_buttons, source_pick, stats,
                         table, article_pick]  # fmt: skip
         filters = [date_from, date_until, source_pick]
-        question.submit(respond, [question, turns, *filters], respond_outputs, **private)
+        answering = [question.submit(respond, [question, turns, *filters], respond_outputs,
+                                     **private)]  # fmt: skip
         for button in (*example_buttons, *follow_buttons):
-            button.click(respond, [button, turns, *filters], respond_outputs, **private)
-        date_chip.click(drop_question_dates, [turns], [date_from, turns, redo, date_chip],
-                        **private).then(
+            answering.append(button.click(respond, [button, turns, *filters], respond_outputs,
+                                          **private))  # fmt: skip
+        answering.append(date_chip.click(drop_question_dates, [turns],
+                                         [date_from, turns, redo, date_chip], **private).then(
             respond, [redo, turns, *filters], respond_outputs, **private
-        )  # fmt: skip
-        new_chat.click(new_conversation, None, respond_outputs, **private)
+        ))  # fmt: skip
+        # a new conversation stops an answer on its way: finished, it would bring back the
+        # turns it started from
+        new_chat.click(new_conversation, None, respond_outputs, cancels=answering, **private)
         chatbot.like(rate, [turns], None, **private)
         sources_panel.click(open_cited_article, [turns], [reader, article_body], **private)
         close_reader.click(lambda: gr.update(visible=False), None, reader, **private)
@@ -466,10 +483,19 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
                       **private)  # fmt: skip
         table.select(pick_row, [search], article_pick, **private)
         open_button.click(open_picked, article_pick, [reader, article_body], **private)
-        remove_button.click(ask_removal, article_pick, [confirm, confirm_text, removal_result],
+        remove_button.click(ask_removal, article_pick,
+                            [confirm, confirm_text, removal_result, pending],
                             **private)  # fmt: skip
-        confirm_no.click(lambda: gr.update(visible=False), None, confirm, **private)
-        confirm_yes.click(remove, article_pick, [confirm, removal_result], **private).then(
+
+        def withdraw(article_id, asked):
+            if article_id == asked:
+                return gr.skip(), gr.skip()
+            return gr.update(visible=False), None
+
+        article_pick.change(withdraw, [article_pick, pending], [confirm, pending], **private)
+        confirm_no.click(lambda: (gr.update(visible=False), None), None, [confirm, pending],
+                         **private)  # fmt: skip
+        confirm_yes.click(remove, pending, [confirm, removal_result], **private).then(
             page_values, page_inputs, page_outputs, show_progress="hidden", **private
         )
         api_go.click(api_chat, [api_question, api_turns, api_from, api_until, api_sources],
@@ -479,6 +505,7 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
             """One question as JSON in, ``Answer.to_dict()`` as JSON out (the CLI's fast path)."""
             import json
 
+            request = None
             try:
                 request = json.loads(payload)
                 answer = assistant.ask(
@@ -489,7 +516,11 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
                 return json.dumps(answer.to_dict())
             except AssistantError as exc:
                 return json.dumps({"error": str(exc)})
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, AttributeError):
+                if isinstance(request, dict) and "question" in request:
+                    log.exception("answering a JSON request failed")
+                    return json.dumps({"error": "Something went wrong while answering; the "
+                                                "error was logged."})  # fmt: skip
                 return json.dumps({"error": "The request must be JSON with a 'question'."})
 
         gr.api(ask_json, api_name="ask_json")
@@ -498,6 +529,17 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
 
 def _stop(signum, frame):
     raise KeyboardInterrupt
+
+
+def _port_number(text: str) -> int:
+    """A TCP port, 1-65535 (larger numbers wrapped around in the address lookup)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (1-65535)")
+    return port
 
 
 def _port_taken(host: str, port: int) -> str:
@@ -521,7 +563,8 @@ def _port_taken(host: str, port: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default=os.environ.get("NEWSDESK_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("NEWSDESK_PORT", "7860")))
+    parser.add_argument("--port", type=_port_number,
+                        default=os.environ.get("NEWSDESK_PORT", "7860"))  # fmt: skip
     parser.add_argument("--corpus", default=str(ROOT / "corpus"), help="folder of articles")
     parser.add_argument("--data-dir", help="index folder (default: from settings, data/)")
     parser.add_argument("--no-ingest", action="store_true", help="do not sync corpus/ on start")
@@ -532,8 +575,8 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument(
         "--upload-dir",
-        help="the app's own upload folder (default: a fresh private temporary folder, removed "
-        "on exit); it must not lie inside the corpus, the index or the project",
+        help="where the app makes its private upload folder, removed on exit (default: the "
+        "system's temporary folder); it must not lie inside the corpus, the index or the project",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -558,15 +601,24 @@ def main(argv: list[str] | None = None) -> int:
     prefetch.start(data_dir, Path(sys.prefix), Path(sys.base_prefix), ROOT / "assistant")
     corpus = Path(args.corpus)
     blocked = [corpus.resolve(), Path(assistant.settings.store.data_dir).resolve(), ROOT]
+    parent = None
     if args.upload_dir:
-        upload_dir = Path(args.upload_dir).resolve()
-        if any(upload_dir.is_relative_to(b) for b in blocked):
-            print(f"error: --upload-dir {upload_dir} lies inside the corpus, the index or the "
+        parent = Path(args.upload_dir).resolve()
+        if any(parent.is_relative_to(b) for b in blocked):
+            print(f"error: --upload-dir {parent} lies inside the corpus, the index or the "
                   "project; choose a folder of its own.", file=sys.stderr)  # fmt: skip
             return 1
-    else:
-        upload_dir = Path(tempfile.mkdtemp(prefix="newsdesk-uploads-"))
-        atexit.register(shutil.rmtree, upload_dir, ignore_errors=True)
+    # Uploads are received in a new private folder (inside --upload-dir when given): a request
+    # may name any file under the upload folder, so it must hold nothing but uploads.
+    try:
+        if parent is not None:
+            parent.mkdir(parents=True, exist_ok=True)
+        upload_dir = Path(tempfile.mkdtemp(prefix="newsdesk-uploads-", dir=parent))
+    except OSError as exc:
+        print(f"error: cannot make an upload folder in {parent or tempfile.gettempdir()}: "
+              f"{exc.strerror or exc}.", file=sys.stderr)  # fmt: skip
+        return 1
+    atexit.register(shutil.rmtree, upload_dir, ignore_errors=True)
     workers = assistant.settings.answer.workers if args.workers is None else args.workers
     workers = default_workers() if workers < 0 else workers
     signal.signal(signal.SIGTERM, _stop)  # from here a stop closes cleanly: workers, uploads

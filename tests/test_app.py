@@ -53,6 +53,18 @@ def test_empty_question_is_a_message_not_a_crash(client):
 
 
 @pytest.mark.slow
+def test_a_json_request_of_the_wrong_shape_is_one_line(client):
+    import json
+
+    for payload in ("[1, 2]", '"Who?"', "{not json", '{"history": []}'):
+        reply = json.loads(client.predict(payload, api_name="/ask_json"))
+        assert reply == {"error": "The request must be JSON with a 'question'."}
+    request = {"question": "Who claimed the Haifa attack?", "sources": 5}
+    reply = json.loads(client.predict(json.dumps(request), api_name="/ask_json"))
+    assert reply["error"].startswith("sources must be a source name or a list of names")
+
+
+@pytest.mark.slow
 def test_upload_then_ask_about_it(client, app_server, tmp_path):
     from gradio_client import handle_file
 

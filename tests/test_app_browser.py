@@ -303,16 +303,26 @@ def test_remove_an_article_with_confirmation(app, browser):
         pytest.skip("runs after the upload test")
     _open(browser, url, articles=2)
     _tab(browser, "Corpus")
-    row = _wait(
-        browser,
-        lambda d: [c for c in _css(d, "#nd-articles [role=gridcell]") if "Greyhaven" in c.text],
-    )
-    row[0].click()
-    _wait(browser, lambda d: "Greyhaven" in " ".join(
-        e.get_attribute("value") or "" for e in _css(d, "#nd-article-pick input")))  # fmt: skip
-    _css(browser, "#nd-remove")[0].click()
-    _wait(browser, lambda d: "Remove **" not in _text(d, "#nd-confirm")
-          and "Greyhaven" in _text(d, "#nd-confirm"))  # fmt: skip
+
+    def greyhaven_row(d):
+        return [c for c in _css(d, "#nd-articles [role=gridcell]") if "Greyhaven" in c.text]
+
+    def ask():
+        _wait(browser, lambda d: "Greyhaven" in " ".join(
+            e.get_attribute("value") or "" for e in _css(d, "#nd-article-pick input")))  # fmt: skip
+        _css(browser, "#nd-remove")[0].click()
+        _wait(browser, lambda d: "Remove **" not in _text(d, "#nd-confirm")
+              and "Greyhaven" in _text(d, "#nd-confirm"))  # fmt: skip
+
+    _wait(browser, greyhaven_row)[0].click()
+    ask()
+    # another article picked while asked: the question is withdrawn, nothing is removed
+    _wait(browser, lambda d: [c for c in _css(d, "#nd-articles [role=gridcell]")
+                              if "Haifa" in c.text or "Iraq" in c.text])[0].click()  # fmt: skip
+    _wait(browser, lambda d: not _css(d, "#nd-confirm-yes"))
+    assert stored.exists() and "2 articles" in _text(browser, "#nd-stats")
+    _wait(browser, greyhaven_row)[0].click()
+    ask()
     assert stored.exists()  # nothing removed before the confirmation
     _shot(browser, "remove-confirm.png")
     _css(browser, "#nd-confirm-yes")[0].click()
@@ -377,6 +387,10 @@ class ScriptedAssistant:
         from assistant.types import Answer, Citation
 
         self.calls.append({"question": question, "history": history, "date_from": date_from})
+        if "slowly" in question:  # an answer that takes a while: the page is used meanwhile
+            import time
+
+            time.sleep(3)
         if not history and " they " in f" {question} ":
             return Answer("What does “they” refer to? Nothing earlier in this conversation "
                           "says: ask again with the name of who or what you mean.", True,
@@ -431,6 +445,25 @@ def test_dates_read_from_the_question_show_as_a_removable_chip(scripted_app, bro
         "2024-01-30"
     )
     assert len(_css(browser, "#nd-sources-panel section.nd-turn")) == 1  # asked again, replaced
+
+
+def test_a_new_conversation_during_an_answer_stays_new(scripted_app, browser):
+    from selenium.webdriver.common.keys import Keys
+
+    url, engine = scripted_app
+    _open(browser, url)
+    _ask(browser, "How did the council vote?")
+    box = _css(browser, "#nd-question textarea")[0]
+    box.send_keys("How did the council vote, slowly?")
+    box.send_keys(Keys.ENTER)
+    _wait(browser, lambda d: "Searching the articles" in _text(d, "#nd-chat"))
+    _css(browser, "#nd-actions button")[0].click()  # New conversation, while it answers
+    _wait(browser, lambda d: "appear here" in _text(d, "#nd-sources-panel"))
+    time.sleep(4)  # past the answer's end: it must not bring the old turns back
+    assert "appear here" in _text(browser, "#nd-sources-panel")
+    assert "How did the council vote" not in _text(browser, "#nd-chat")
+    _ask(browser, "How did the council vote?")
+    assert engine.calls[-1]["history"] == []
 
 
 def test_a_question_that_refers_to_nothing_gets_a_plain_question_back(scripted_app, browser):

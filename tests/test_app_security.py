@@ -8,6 +8,7 @@ folder before copying it (``InvalidPathError``), and the upload handler checks a
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import httpx
@@ -87,7 +88,8 @@ def test_symlink_in_the_upload_folder_pointing_outside_is_refused(secure_app, re
     from gradio_client.exceptions import AppError
 
     url, corpus, uploads, secret, _ = secure_app
-    link = uploads / "planted" / "notes.md"
+    [own] = uploads.glob("newsdesk-uploads-*")  # the app's private folder inside --upload-dir
+    link = own / "planted" / "notes.md"
     link.parent.mkdir(parents=True, exist_ok=True)
     link.symlink_to(secret)
     with pytest.raises(AppError, match="Upload refused"):
@@ -95,6 +97,26 @@ def test_symlink_in_the_upload_folder_pointing_outside_is_refused(secure_app, re
             [{"path": str(link), "meta": {"_type": "gradio.FileData"}}], "", api_name="/upload"
         )
     link.unlink()
+    _assert_secret_nowhere(secure_app, remote_client)
+
+
+@pytest.mark.slow
+def test_a_file_beside_the_apps_own_upload_folder_is_refused(secure_app, remote_client):
+    """--upload-dir names where the app makes its own folder: whatever else lies there (the
+    folder may be /tmp or a home folder) is no upload."""
+    from gradio_client.exceptions import AppError
+
+    url, corpus, uploads, secret, _ = secure_app
+    beside = uploads / "notes.md"
+    shutil.copy(secret, beside)
+    try:
+        with pytest.raises(AppError, match="Upload refused"):
+            remote_client.predict(
+                [{"path": str(beside), "meta": {"_type": "gradio.FileData"}}], "",
+                api_name="/upload",
+            )  # fmt: skip
+    finally:
+        beside.unlink()
     _assert_secret_nowhere(secure_app, remote_client)
 
 
