@@ -178,6 +178,7 @@ class _Reply:
         from types import SimpleNamespace
 
         self.answer = data.get("answer", "")
+        self.notice = data.get("notice", "")
         self.citations = [SimpleNamespace(**c) for c in data.get("citations", [])]
 
 

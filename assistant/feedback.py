@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from assistant.errors import AssistantError
 from assistant.session import Turn
 
 FEEDBACK_FILE = "feedback.jsonl"
@@ -47,12 +48,16 @@ def feedback_record(turn: Turn, liked: Any, now: datetime | None = None) -> dict
 def record_feedback(path: Path, turn: Turn, liked: Any) -> dict[str, Any]:
     """Append the rating of ``turn`` to the JSON Lines file at ``path``; returns the record."""
     record = feedback_record(turn, liked)
-    line = json.dumps(record, ensure_ascii=False) + "\n"
+    # the question as typed may hold a lone surrogate (answered once repaired): kept readable
+    line = json.dumps(record, ensure_ascii=False).encode("utf-8", "replace").decode() + "\n"
     path = Path(path)
-    with _LOCK:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write(line)
+    try:
+        with _LOCK:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write(line)
+    except OSError as exc:
+        raise AssistantError(f"Cannot save the rating in {path} ({exc.strerror or exc}).") from None
     return record
 
 

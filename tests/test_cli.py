@@ -188,3 +188,12 @@ def test_unknown_backend_is_a_usage_error(capsys):
     assert main(["ask", "Who?", "--backend", "gpt"]) == 1
     err = capsys.readouterr().err
     assert "invalid choice" in err and err.count("\n") == 1
+
+
+def test_an_answer_from_the_running_app_keeps_its_notice():
+    from assistant.cli import _Reply, format_answer
+
+    reply = _Reply({"answer": "Thursday [1].", "notice": "Nothing indexed is dated June 2031.",
+                    "citations": []})  # fmt: skip
+    assert format_answer(reply).splitlines() == [
+        "Thursday [1].", "note: Nothing indexed is dated June 2031."]  # fmt: skip

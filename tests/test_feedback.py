@@ -59,3 +59,21 @@ def test_records_append_one_json_line_each_even_concurrently(tmp_path):
     assert len(lines) == 20 and all(json.loads(line)["question"] == "Who voted?" for line in lines)
     assert sorted(r["rating"] for r in read_feedback(path)) == ["dislike"] * 10 + ["like"] * 10
     assert read_feedback(tmp_path / "none.jsonl") == []
+
+
+def test_a_question_with_a_lone_surrogate_is_saved_readable(tmp_path):
+    turn = _turn()
+    turn = Turn("Who voted \ud800 first?", turn.answer)
+    path = tmp_path / "feedback.jsonl"
+    record_feedback(path, turn, True)
+    [saved] = read_feedback(path)
+    assert saved["question"] == "Who voted ? first?" and saved["rating"] == "like"
+
+
+def test_a_file_that_cannot_be_written_is_our_one_line_error(tmp_path):
+    from assistant.errors import AssistantError
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    with pytest.raises(AssistantError, match="Cannot save the rating"):
+        record_feedback(blocker / "feedback.jsonl", _turn(), False)
