@@ -9,10 +9,10 @@ uploads in ``assistant.uploads``, feedback in ``assistant.feedback``; styles and
 script in ``web/``.
 
 What the app reads: its index, its corpus folder (on start), and files sent with an upload
-request. Uploads land in the app's own upload folder (``GRADIO_TEMP_DIR``, a fresh private
-temporary folder unless ``--upload-dir`` names one); Gradio refuses any file reference outside
-it before copying anything, and the upload handler checks again (links resolved) before
-reading a byte.
+request. Uploads land in the app's own upload folder (``GRADIO_TEMP_DIR``: a fresh private
+folder made at start, in the system's temporary folder or inside ``--upload-dir``, removed on
+exit); Gradio refuses any file reference outside it before copying anything, and the upload
+handler checks again (links resolved) before reading a byte.
 """
 
 import argparse
@@ -461,10 +461,10 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
         for button in (*example_buttons, *follow_buttons):
             answering.append(button.click(respond, [button, turns, *filters], respond_outputs,
                                           **private))  # fmt: skip
-        answering.append(date_chip.click(drop_question_dates, [turns],
-                                         [date_from, turns, redo, date_chip], **private).then(
-            respond, [redo, turns, *filters], respond_outputs, **private
-        ))  # fmt: skip
+        chip = date_chip.click(drop_question_dates, [turns], [date_from, turns, redo, date_chip],
+                               **private)  # fmt: skip
+        answering += [chip, chip.then(respond, [redo, turns, *filters], respond_outputs,
+                                      **private)]  # fmt: skip
         # a new conversation stops an answer on its way: finished, it would bring back the
         # turns it started from
         new_chat.click(new_conversation, None, respond_outputs, cancels=answering, **private)
@@ -516,7 +516,7 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
                 return json.dumps(answer.to_dict())
             except AssistantError as exc:
                 return json.dumps({"error": str(exc)})
-            except (ValueError, KeyError, TypeError, AttributeError):
+            except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
                 if isinstance(request, dict) and "question" in request:
                     log.exception("answering a JSON request failed")
                     return json.dumps({"error": "Something went wrong while answering; the "

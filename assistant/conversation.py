@@ -40,6 +40,11 @@ def _clarifying(answer: str) -> bool:
     return answer.startswith("What does “") and _CLARIFYING in answer
 
 
+def _asked_about(answer: str) -> str:
+    """The word a ``clarifying_question`` asked about."""
+    return answer[len("What does “") : answer.index(_CLARIFYING)]
+
+
 @dataclass(frozen=True)
 class Turn:
     question: str
@@ -108,13 +113,16 @@ def resolve(question: str, history: list[Turn], as_of: date | None = None) -> Re
     found = question_range(question, as_of or date.today())
     date_range = (found[0], found[1]) if found else None
     phrase = found[2] if found else ""
-    # a question asked back ("What does “they” refer to?") settled nothing to refer to
+    # a question asked back ("What does “they” refer to?") settled nothing to refer to; the
+    # next question is asked back again only if it keeps the word asked about
+    asked = [_asked_about(t.answer) for t in history if _clarifying(t.answer)]
     history = [t for t in history if not _clarifying(t.answer)]
     quotes = tuple(_MARKER.sub("", t.answer) for t in history)
     if not history or not is_follow_up(question):
         unresolved = ""
-        if not history and len(content_words(question)) < 2 and pronouns_in(question):
-            unresolved = pronouns_in(question)[0]
+        still_open = [p for p in pronouns_in(question) if not asked or p == asked[-1]]
+        if not history and len(content_words(question)) < 2 and still_open:
+            unresolved = still_open[0]
         return ResolvedQuestion(question, question, date_range=date_range, date_phrase=phrase,
                                 unresolved=unresolved)  # fmt: skip
     answered = [t for t in history if t.answer and not t.answer.startswith(ABSTAINED_PREFIX)]

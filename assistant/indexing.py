@@ -373,17 +373,17 @@ def _removable_file(
         for r in store.article_records().values()
         if r.id != record.id and origin_file(r.origin) == origin
     ]
-    try:
-        found, rejected = load_file(path)
-    except AssistantError:
-        return None, f"its file {name} can no longer be read and stays."
+    found, rejected = load_file(path)  # a file that cannot be read comes back as rejected
     if others or {a.id for a in found} - {record.id}:
         return None, (
             f"its file {name} holds other articles too and stays: remove the article from it "
             "by hand, or the next sync of the corpus adds it again."
         )
-    if rejected or record.id not in {a.id for a in found}:
-        return None, (  # lines not read, or a file edited since: it may hold more than this
+    if record.id not in {a.id for a in found}:  # edited since, or no longer readable
+        why = f" ({rejected[0][1]})" if rejected else ""
+        return None, f"its file {name} no longer holds this article as indexed{why} and stays."
+    if rejected:  # lines not read: the file holds more than this article
+        return None, (
             f"its file {name} holds text that was not indexed and stays: remove the article "
             "from it by hand, or the next sync of the corpus adds it again."
         )

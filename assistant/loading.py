@@ -24,6 +24,7 @@ TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
 JSONL_SUFFIXES = {".jsonl"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
+_JSONL_ORIGIN = re.compile("|".join(re.escape(s) + "#" for s in sorted(JSONL_SUFFIXES)), re.I)
 MAX_FILE_BYTES = 50_000_000
 MAX_ARTICLE_CHARS = 2_000_000
 
@@ -381,12 +382,8 @@ def parse_html(html: str, origin: str, fallback_title: str = "") -> Article:
 def origin_file(origin: str) -> str:
     """The file an article came from, given its origin: the path itself, or "path#id" for a
     JSON Lines article. A path may hold "#" too ("Issue #42.md", "/data/C#/corpus")."""
-    lower = origin.lower()
-    for suffix in JSONL_SUFFIXES:
-        at = lower.find(suffix + "#")
-        if at >= 0:
-            return origin[: at + len(suffix)]
-    return origin
+    found = _JSONL_ORIGIN.search(origin)  # not via lower(): "İ" lowers to two characters
+    return origin[: found.start() + len(found.group()) - 1] if found else origin
 
 
 def _heading_title(line: str) -> str:

@@ -56,7 +56,7 @@ def test_empty_question_is_a_message_not_a_crash(client):
 def test_a_json_request_of_the_wrong_shape_is_one_line(client):
     import json
 
-    for payload in ("[1, 2]", '"Who?"', "{not json", '{"history": []}'):
+    for payload in ("[1, 2]", '"Who?"', "{not json", '{"history": []}', "[" * 100_000):
         reply = json.loads(client.predict(payload, api_name="/ask_json"))
         assert reply == {"error": "The request must be JSON with a 'question'."}
     request = {"question": "Who claimed the Haifa attack?", "sources": 5}

@@ -49,6 +49,9 @@ def test_a_question_asked_back_is_not_what_a_follow_up_refers_to():
 
     asked_back = Turn("Why did they do that?", clarifying_question("they"))
     assert resolve("Why did they do that?", [asked_back]).unresolved == "they"
+    # asked again with the name, as the reply says: answered, not asked back again
+    again = resolve("Why did Hezbollah do that?", [asked_back])
+    assert again.unresolved == "" and again.search_query == "Why did Hezbollah do that?"
     history = [Turn("Which city did the IRGC commander visit?", "Baghdad [1]."), asked_back]
     resolved = resolve("Who did he meet there?", history)  # the turn before it counts
     assert "baghdad" in resolved.referents and "nothing" not in resolved.referents
