@@ -173,21 +173,27 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
             *[gr.update(value="", visible=False)] * (N_FOLLOW_UPS - len(follow)),
         ]
 
+    def asking(busy: bool) -> list:
+        """The examples while an answer is on its way: a second question meanwhile would
+        answer from the same earlier turns, and one of the two turns would be lost."""
+        return [gr.update(interactive=not busy)] * N_EXAMPLES
+
     def turn_outputs(turns, filters):
         """Everything a finished turn updates: chat, question box, turns, panel, follow-ups,
-        date chip, export."""
+        date chip, export, and the question box and examples open again."""
         answer = turns[-1].answer if turns else None
         follow = suggestions_for(answer)
         chip = ui.date_chip(session.question_dates(turns, filters))
         export = session.write_export(turns, exports) if turns else None
         return [
             ui.chat_messages(turns),
-            "",
+            gr.update(value="", interactive=True),
             turns,
             ui.sources_panel([(t.question, t.answer) for t in turns]),
             *follow_up_outputs(follow),
             gr.update(value=chip, visible=bool(chip)),
             gr.update(value=str(export) if export else None, interactive=bool(export)),
+            *asking(False),
         ]
 
     def respond(message, turns, date_from, date_until, sources):
@@ -202,18 +208,30 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
         except InvalidInput as exc:
             yield turn_outputs([*turns, session.Turn(question, error=str(exc))], None)
             return
-        yield [ui.chat_messages(turns, (question, "")), "", *rest]
-        for item in session.answer_stream(assistant, question, turns, filters):
-            if isinstance(item, str):
-                yield [ui.chat_messages(turns, (question, item)), gr.skip(), *rest]
-            else:
-                turns.append(item)
+        # one question at a time: the box, the follow-ups and the examples wait for the answer
+        yield [ui.chat_messages(turns, (question, "")), gr.update(value="", interactive=False),
+               gr.skip(), gr.skip(), *follow_up_outputs([]), gr.skip(), gr.skip(),
+               *asking(True)]  # fmt: skip
+        try:
+            for item in session.answer_stream(assistant, question, turns, filters):
+                if isinstance(item, str):
+                    yield [ui.chat_messages(turns, (question, item)), gr.skip(), *rest]
+                else:
+                    turns.append(item)
+        except Exception:  # the box must open again; the details go to the server log
+            log.exception("answering failed")
+            turns.append(session.Turn(question, error="Something went wrong while answering; "
+                                                      "the error was logged."))  # fmt: skip
         yield turn_outputs(turns, filters)
         answer = turns[-1].answer
         if answer is not None and answer.backend != "extractive":  # the model's own, after
             written = written_follow_ups(assistant, answer, limit=N_FOLLOW_UPS)
             if written:
-                yield [gr.skip()] * 4 + follow_up_outputs(written) + [gr.skip()] * 2
+                yield (
+                    [gr.skip()] * 4
+                    + follow_up_outputs(written)
+                    + [gr.skip()] * (len(respond_outputs) - 4 - len(follow_buttons) - 1)
+                )
 
     def new_conversation():
         return turn_outputs([], None)
@@ -452,7 +470,7 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
 
         # --- events ---
         respond_outputs = [chatbot, question, turns, sources_panel, followups, *follow_buttons,
-                           date_chip, export]  # fmt: skip
+                           date_chip, export, *example_buttons]  # fmt: skip
         page_outputs = [seen, header, chatbot, examples_row, *example_buttons, source_pick, stats,
                         table, article_pick]  # fmt: skip
         filters = [date_from, date_until, source_pick]

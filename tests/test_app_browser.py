@@ -447,6 +447,27 @@ def test_dates_read_from_the_question_show_as_a_removable_chip(scripted_app, bro
     assert len(_css(browser, "#nd-sources-panel section.nd-turn")) == 1  # asked again, replaced
 
 
+def test_one_question_at_a_time_the_box_and_examples_wait_for_the_answer(scripted_app, browser):
+    from selenium.webdriver.common.keys import Keys
+
+    url, engine = scripted_app
+    _open(browser, url)
+    asked = len(engine.calls)
+    box = _css(browser, "#nd-question textarea")[0]
+    box.send_keys("How did the council vote, slowly?")
+    box.send_keys(Keys.ENTER)
+    _wait(browser, lambda d: "Searching the articles" in _text(d, "#nd-chat"))
+    assert not box.is_enabled()
+    examples = _css(browser, ".nd-example")
+    assert examples and not any(e.is_enabled() for e in examples)
+    examples[0].click()  # refused while the answer is on its way
+    _answered(browser, 1)
+    _wait(browser, lambda d: _css(d, "#nd-question textarea")[0].is_enabled())
+    assert all(e.is_enabled() for e in _css(browser, ".nd-example"))
+    assert len(engine.calls) == asked + 1  # the example click asked nothing
+    assert len(_css(browser, "#nd-sources-panel section.nd-turn")) == 1
+
+
 def test_a_new_conversation_during_an_answer_stays_new(scripted_app, browser):
     from selenium.webdriver.common.keys import Keys
 
