@@ -220,8 +220,7 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
                     turns.append(item)
         except Exception:  # the box must open again; the details go to the server log
             log.exception("answering failed")
-            turns.append(session.Turn(question, error="Something went wrong while answering; "
-                                                      "the error was logged."))  # fmt: skip
+            turns.append(session.Turn(question, error=session.ANSWER_FAILED))
         yield turn_outputs(turns, filters)
         answer = turns[-1].answer
         if answer is not None and answer.backend != "extractive":  # the model's own, after
@@ -537,8 +536,7 @@ def build_app(assistant, corpus_dir: Path, upload_dir: Path | None = None):
             except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
                 if isinstance(request, dict) and "question" in request:
                     log.exception("answering a JSON request failed")
-                    return json.dumps({"error": "Something went wrong while answering; the "
-                                                "error was logged."})  # fmt: skip
+                    return json.dumps({"error": session.ANSWER_FAILED})
                 return json.dumps({"error": "The request must be JSON with a 'question'."})
 
         gr.api(ask_json, api_name="ask_json")

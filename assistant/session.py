@@ -24,6 +24,7 @@ from assistant.ui import _escape_answer, escape_markdown, safe_url
 from assistant.validation import check_date, check_sources
 
 log = logging.getLogger("newsdesk.session")
+ANSWER_FAILED = "Something went wrong while answering; the error was logged."
 EXPORT_NAME = "newsdesk-conversation.md"
 _MARKER = re.compile(r"\[\d*\]?")  # also a marker still being written: "[", "[1"
 
@@ -84,7 +85,7 @@ def ask(assistant, question: str, turns: Sequence[Turn], filters: Filters,
         return Turn(question, error=str(exc))
     except Exception:  # keep serving; the details go to the server log
         log.exception("answering failed")
-        return Turn(question, error="Something went wrong while answering; the error was logged.")
+        return Turn(question, error=ANSWER_FAILED)
     return Turn(question, answer)
 
 
