@@ -27,22 +27,13 @@ _REFERRING_PHRASES = ("the same", "the group", "the company", "the country", "th
 _OPENERS = ("and ", "but ", "also ", "what about", "how about", "what else", "so ")
 _MARKER = re.compile(r"\s*\[\d+\]")
 ABSTAINED_PREFIX = "The articles don"
-_CLARIFYING = "” refer to? Nothing earlier in this conversation says"
+_ASKED_BACK = re.compile(r"What does “(.+?)” refer to\? Nothing earlier in this conversation says")
 
 
 def clarifying_question(pronoun: str) -> str:
     """The reply to a question whose pronoun refers to nothing said before."""
-    return (f"What does “{pronoun}{_CLARIFYING}: ask again with the name of who or what you "
-            "mean.")  # fmt: skip
-
-
-def _clarifying(answer: str) -> bool:
-    return answer.startswith("What does “") and _CLARIFYING in answer
-
-
-def _asked_about(answer: str) -> str:
-    """The word a ``clarifying_question`` asked about."""
-    return answer[len("What does “") : answer.index(_CLARIFYING)]
+    return (f"What does “{pronoun}” refer to? Nothing earlier in this conversation says: ask "
+            "again with the name of who or what you mean.")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -115,8 +106,8 @@ def resolve(question: str, history: list[Turn], as_of: date | None = None) -> Re
     phrase = found[2] if found else ""
     # a question asked back ("What does “they” refer to?") settled nothing to refer to; the
     # next question is asked back again only if it keeps the word asked about
-    asked = [_asked_about(t.answer) for t in history if _clarifying(t.answer)]
-    history = [t for t in history if not _clarifying(t.answer)]
+    asked = [m.group(1) for t in history if (m := _ASKED_BACK.match(t.answer))]
+    history = [t for t in history if not _ASKED_BACK.match(t.answer)]
     quotes = tuple(_MARKER.sub("", t.answer) for t in history)
     if not history or not is_follow_up(question):
         unresolved = ""

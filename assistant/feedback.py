@@ -11,6 +11,7 @@ from typing import Any
 
 from assistant.errors import AssistantError
 from assistant.session import Turn
+from assistant.validation import clean_text
 
 FEEDBACK_FILE = "feedback.jsonl"
 _LOCK = threading.Lock()
@@ -33,7 +34,7 @@ def feedback_record(turn: Turn, liked: Any, now: datetime | None = None) -> dict
     return {
         "time": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
         "rating": rating(liked),
-        "question": turn.question,
+        "question": clean_text(turn.question),  # as typed: a lone surrogate is repaired
         "search_query": answer.search_query,
         "answer": answer.answer,
         "short_answer": answer.short_answer,
@@ -48,8 +49,7 @@ def feedback_record(turn: Turn, liked: Any, now: datetime | None = None) -> dict
 def record_feedback(path: Path, turn: Turn, liked: Any) -> dict[str, Any]:
     """Append the rating of ``turn`` to the JSON Lines file at ``path``; returns the record."""
     record = feedback_record(turn, liked)
-    # the question as typed may hold a lone surrogate (answered once repaired): kept readable
-    line = json.dumps(record, ensure_ascii=False).encode("utf-8", "replace").decode() + "\n"
+    line = json.dumps(record, ensure_ascii=False) + "\n"
     path = Path(path)
     try:
         with _LOCK:

@@ -383,7 +383,7 @@ def origin_file(origin: str) -> str:
     """The file an article came from, given its origin: the path itself, or "path#id" for a
     JSON Lines article. A path may hold "#" too ("Issue #42.md", "/data/C#/corpus")."""
     found = _JSONL_ORIGIN.search(origin)  # not via lower(): "İ" lowers to two characters
-    return origin[: found.start() + len(found.group()) - 1] if found else origin
+    return origin[: found.end() - 1] if found else origin  # up to the "#"
 
 
 def _heading_title(line: str) -> str:

@@ -67,7 +67,7 @@ def test_a_question_with_a_lone_surrogate_is_saved_readable(tmp_path):
     path = tmp_path / "feedback.jsonl"
     record_feedback(path, turn, True)
     [saved] = read_feedback(path)
-    assert saved["question"] == "Who voted ? first?" and saved["rating"] == "like"
+    assert saved["question"] == "Who voted \ufffd first?" and saved["rating"] == "like"
 
 
 def test_a_file_that_cannot_be_written_is_our_one_line_error(tmp_path):
